@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AccessgovConfig(AppConfig):
+    name = "accessgov"
+    verbose_name = "API access"

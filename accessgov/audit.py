@@ -1,0 +1,45 @@
+"""Write audit events: every governance change goes through record_event."""
+
+from django.db import models
+
+from accessgov.models import AuditEvent
+from tenants.models import Tenant
+
+
+class Action(models.TextChoices):
+    POLICY_AGREED = "policy.agreed", "API Policy agreed"
+    API_ACCESS_DISABLED = "api_access.disabled", "API access turned off"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_DELETED = "api_key.deleted", "API key deleted"
+
+
+def actor_label_for(user) -> str:
+    """Return how USER is named in the audit log."""
+    if user is None:
+        return "system"
+    label = user.get_username()
+    return f"{label} (staff)" if user.is_staff else label
+
+
+def record_event(
+    *,
+    tenant: Tenant | None,
+    actor,
+    action: Action | str,
+    target: object | None = None,
+    details: dict | None = None,
+    ip: str | None = None,
+    actor_label: str | None = None,
+) -> AuditEvent:
+    """Append one audit event and return it. Details must never hold a secret."""
+    return AuditEvent.objects.create(
+        tenant=tenant,
+        actor=actor,
+        actor_label=actor_label or actor_label_for(actor),
+        action=str(action),
+        target_type=type(target).__name__ if target is not None else "",
+        target_id=str(getattr(target, "pk", "") or "") if target is not None else "",
+        target_label=str(target)[:300] if target is not None else "",
+        details=details or {},
+        ip_address=ip,
+    )

@@ -1,0 +1,42 @@
+"""Decide which IP address a request comes from."""
+
+import ipaddress
+import os
+from functools import cache
+
+from django.http import HttpRequest
+
+
+@cache
+def trusted_proxies() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Return the networks of the reverse proxies whose X-Forwarded-For is believed."""
+    raw = os.environ.get("ACCESSGOV_TRUSTED_PROXIES", "")
+    return tuple(ipaddress.ip_network(item.strip()) for item in raw.split(",") if item.strip())
+
+
+def _is_trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted_proxies())
+
+
+def get_client_ip(request: HttpRequest) -> str:
+    """Return the client's IP address.
+
+    REMOTE_ADDR, unless it is one of ACCESSGOV_TRUSTED_PROXIES: then the right-most address of
+    X-Forwarded-For that is not a trusted proxy. A client-sent X-Forwarded-For is therefore never
+    believed unless a configured proxy appended to it (attack catalogue case 32).
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    if not trusted_proxies() or not _is_trusted(remote):
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for candidate in reversed(forwarded):
+        if candidate and not _is_trusted(candidate):
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                return remote
+    return remote

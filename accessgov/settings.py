@@ -1,0 +1,211 @@
+"""Settings for accessgov, read from the environment (README lists every variable)."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Return the environment variable NAME read as a boolean."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """Return the comma-separated environment variable NAME as a list."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG")
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+KEY_PEPPER = os.environ.get("ACCESSGOV_KEY_PEPPER", "")
+if DEBUG:
+    # Only `make run` and local experiments run with DEBUG on; these values are never secret.
+    SECRET_KEY = SECRET_KEY or "insecure-development-secret-key-do-not-use-in-production"
+    KEY_PEPPER = KEY_PEPPER or "insecure-development-pepper-do-not-use-in-production"
+elif not SECRET_KEY or not KEY_PEPPER:
+    # Refuse to start rather than run production with a guessable signing key or pepper.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY and ACCESSGOV_KEY_PEPPER must be set when DJANGO_DEBUG is off "
+        "(generate each with: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+    )
+# The pepper ID is stored beside every digest so that a new pepper can be introduced while
+# digests made with an older one keep verifying (docs/operations.md, "Pepper rotation").
+KEY_PEPPER_ID = os.environ.get("ACCESSGOV_KEY_PEPPER_ID", "1")
+KEY_PEPPERS = {KEY_PEPPER_ID: KEY_PEPPER}
+for entry in env_list("ACCESSGOV_OLD_KEY_PEPPERS"):
+    old_id, _, old_value = entry.partition(":")
+    if not old_id or not old_value:
+        raise ImproperlyConfigured("ACCESSGOV_OLD_KEY_PEPPERS entries look like ID:PEPPER, comma-separated.")
+    KEY_PEPPERS.setdefault(old_id, old_value)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_ratelimit",
+    "tenants",
+    "accessgov",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "accessgov.urls"
+WSGI_APPLICATION = "accessgov.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "tenants.context_processors.tenancy",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'accessgov.sqlite3'}",
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "accessgov"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "accessgov_cache",
+        }
+    }
+
+SILENCED_SYSTEM_CHECKS = [
+    # django-ratelimit only knows django-redis; Django's own RedisCache increments atomically
+    # (INCR) and is shared by every app server, which is all the limiter needs.
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # The embedded default is a single process on one machine: the database cache is shared by
+    # that process's threads, and a lost increment under a race costs one extra sign-in attempt.
+    # Every multi-server deployment sets REDIS_URL, and then this check runs again.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in attempts allowed per client IP and per username (django-ratelimit rate strings).
+LOGIN_RATE_PER_IP = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_IP", "20/m")
+LOGIN_RATE_PER_USERNAME = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_USERNAME", "5/m")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
+
+# Sessions end after an hour without a request, and at once when the browser closes.
+SESSION_COOKIE_AGE = int(os.environ.get("ACCESSGOV_SESSION_IDLE_SECONDS", "3600"))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Off by default: X-Forwarded-Proto is trusted only behind a TLS proxy that sets it itself.
+if env_bool("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The API refuses plain HTTP with 403 instead of redirecting, so a client never learns to
+    # send credentials over HTTP first.
+    SECURE_REDIRECT_EXEMPT = [r"^api/"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+
+# Product rules.
+ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
+ACCESSGOV_PAGE_SIZE = 25
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

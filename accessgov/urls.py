@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from accessgov import views
+
+settings_api = [
+    path("", views.manage_api, name="manage_api"),
+    path("policy/", views.agree_policy, name="agree_policy"),
+    path("access/off/", views.disable_api, name="disable_api"),
+    path("keys/", views.create_api_key, name="create_api_key"),
+    path("keys/<int:key_id>/delete/", views.delete_api_key, name="delete_api_key"),
+    path("activity/", views.activity, name="activity"),
+]
+
+tenant_urls = [
+    path("", views.tenant_home, name="tenant_home"),
+    path("settings/api/", include(settings_api)),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.login_view, name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("t/<slug:tenant_slug>/", include(tenant_urls)),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,48 @@
+"""Resolve the tenant of a /t/<slug>/ URL and check the member's role: the one gate for tenant views."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from tenants.models import Membership, Role
+
+
+def tenant_member_required(role: Role | None = None) -> Callable:
+    """Return a decorator that sets request.tenant and request.membership, or refuses.
+
+    A user who is not a member of the tenant gets 404, exactly as for a slug that does not exist,
+    so nobody learns which tenants exist. A member without ROLE gets 403 with a page saying why.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, tenant_slug: str, *args, **kwargs) -> HttpResponse:
+            membership = (
+                Membership.objects.select_related("tenant")
+                .filter(user=request.user, tenant__slug=tenant_slug)
+                .first()
+            )
+            if membership is None:
+                raise Http404("No such tenant.")
+            request.tenant = membership.tenant
+            request.membership = membership
+            if role is not None and membership.role != role:
+                return render(
+                    request,
+                    "tenants/forbidden.html",
+                    {"required_role": role.label, "your_role": membership.get_role_display()},
+                    status=403,
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+administrator_required = tenant_member_required(Role.ADMINISTRATOR)
+member_required = tenant_member_required()

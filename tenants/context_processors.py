@@ -1,0 +1,15 @@
+from django.http import HttpRequest
+
+from tenants.models import Membership
+
+
+def tenancy(request: HttpRequest) -> dict:
+    """Return the current tenant and, lazily, the user's memberships for the header switcher."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "current_tenant": getattr(request, "tenant", None),
+        "current_membership": getattr(request, "membership", None),
+        "my_memberships": lambda: list(Membership.objects.of_user(user)),
+    }

@@ -1,0 +1,81 @@
+"""Tenants, their organizations, and who belongs to them with which role."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+PARTNER_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def generate_partner_id() -> str:
+    """Return a new Partner ID: 'P-' and 12 Crockford base32 characters (60 random bits)."""
+    return "P-" + "".join(secrets.choice(PARTNER_ID_ALPHABET) for _ in range(12))
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=63, unique=True)
+    # Identifies the tenant to external systems; not a secret, never changes once made.
+    partner_id = models.CharField(
+        "Partner ID", max_length=16, unique=True, default=generate_partner_id, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantOwnedQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant) -> "TenantOwnedQuerySet":
+        """Return the rows that belong to TENANT."""
+        return self.filter(tenant=tenant)
+
+
+class Organization(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="organizations")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_organization_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "administrator", "Administrator"
+    TECHNICIAN = "technician", "Technician"
+    VIEWER = "viewer", "Viewer"
+
+
+class MembershipQuerySet(TenantOwnedQuerySet):
+    def of_user(self, user) -> "MembershipQuerySet":
+        """Return USER's memberships with their tenants, ordered by tenant name."""
+        return self.filter(user=user).select_related("tenant").order_by("tenant__name")
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant} ({self.get_role_display()})"
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.role == Role.ADMINISTRATOR
