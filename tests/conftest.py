@@ -1,0 +1,110 @@
+"""Fixtures shared by the whole suite: two tenants, their people, and signed-in clients."""
+
+import pytest
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.test import Client
+
+from accessgov.models import PolicyVersion
+from tenants.models import Role
+from tests.factories import (
+    ApiUserFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    TenantFactory,
+    UserFactory,
+)
+
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(request):
+    """Start every test with no rate-limit counters left by another.
+
+    The embedded default keeps the cache in the database, so it is only reachable (and only
+    needs clearing) in tests that use the database.
+    """
+    cache = caches["default"]
+    uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames)
+    if not isinstance(cache, RedisCache) and not uses_db:
+        yield
+        return
+    if not isinstance(cache, RedisCache):
+        names = set(request.fixturenames)
+        request.getfixturevalue("transactional_db" if names & {"transactional_db", "live_server"} else "db")
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def policy(db) -> PolicyVersion:
+    """Return the API Policy version the migrations publish."""
+    return PolicyVersion.objects.current()
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(name="Acme MSP", slug="acme")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(name="Rival MSP", slug="rival")
+
+
+@pytest.fixture
+def organizations(tenant):
+    return [
+        OrganizationFactory(tenant=tenant, name="Contoso"),
+        OrganizationFactory(tenant=tenant, name="Fabrikam"),
+    ]
+
+
+@pytest.fixture
+def admin_user(tenant):
+    user = UserFactory(username="acme-admin")
+    MembershipFactory(user=user, tenant=tenant, role=Role.ADMINISTRATOR)
+    return user
+
+
+@pytest.fixture
+def tech_user(tenant):
+    user = UserFactory(username="acme-tech")
+    MembershipFactory(user=user, tenant=tenant, role=Role.TECHNICIAN)
+    return user
+
+
+@pytest.fixture
+def other_admin(other_tenant):
+    user = UserFactory(username="rival-admin")
+    MembershipFactory(user=user, tenant=other_tenant, role=Role.ADMINISTRATOR)
+    return user
+
+
+def _client_for(user) -> Client:
+    client = Client(enforce_csrf_checks=False)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    return _client_for(admin_user)
+
+
+@pytest.fixture
+def tech_client(tech_user) -> Client:
+    return _client_for(tech_user)
+
+
+@pytest.fixture
+def other_admin_client(other_admin) -> Client:
+    return _client_for(other_admin)
+
+
+@pytest.fixture
+def api_enabled(tenant):
+    """Return the API user of `tenant` with API access on (the policy agreed)."""
+    return ApiUserFactory(tenant=tenant)
