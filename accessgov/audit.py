@@ -11,6 +11,9 @@ class Action(models.TextChoices):
     API_ACCESS_DISABLED = "api_access.disabled", "API access turned off"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_DELETED = "api_key.deleted", "API key deleted"
+    # Third-Party Tokens (tokens app)
+    # Webhook API (webhooks app)
+    # REST API
 
 
 def actor_label_for(user) -> str:

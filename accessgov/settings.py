@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "tenants",
     "accessgov",
+    "tokens",
+    "webhooks",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,8 @@ settings_api = [
     path("keys/", views.create_api_key, name="create_api_key"),
     path("keys/<int:key_id>/delete/", views.delete_api_key, name="delete_api_key"),
     path("activity/", views.activity, name="activity"),
+    path("tokens/", include("tokens.urls")),
+    path("webhooks/", include("webhooks.urls")),
 ]
 
 tenant_urls = [
