@@ -60,9 +60,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def get_actions(self, request: HttpRequest) -> dict:
+    def get_actions(self, request: HttpRequest, action_location=admin.ActionLocation.CHANGE_LIST) -> dict:
         # Django's bulk delete skips our audit; the action below replaces it.
-        found = super().get_actions(request)
+        found = super().get_actions(request, action_location=action_location)
         found.pop("delete_selected", None)
         return found
 

@@ -55,13 +55,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
         ]
         if any(limits):
             form = auth_views.AuthenticationForm(request)
-            return render(
-                request,
-                "registration/login.html",
-                {"form": form, "rate_limited": True},
-                status=429,
-                headers={"Retry-After": "60"},
+            response = render(
+                request, "registration/login.html", {"form": form, "rate_limited": True}, status=429
             )
+            response["Retry-After"] = "60"
+            return response
     return auth_views.LoginView.as_view(redirect_authenticated_user=True)(request)
 
 
@@ -154,7 +152,7 @@ def agree_policy(request: HttpRequest) -> HttpResponse:
 @administrator_required
 def disable_api(request: HttpRequest) -> HttpResponse:
     """Ask for confirmation, then turn API access off for the tenant."""
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             actions.disable_api_access(tenant=request.tenant, by=request.user, ip=get_client_ip(request))
@@ -164,7 +162,8 @@ def disable_api(request: HttpRequest) -> HttpResponse:
             request, "API access is off. Every API key and token of this tenant has stopped working."
         )
         return redirect("manage_api", tenant_slug=request.tenant.slug)
-    return render(request, "accessgov/disable_api.html", {"tab": "manage", "form": form})
+    status = 400 if form.is_bound else 200
+    return render(request, "accessgov/disable_api.html", {"tab": "manage", "form": form}, status=status)
 
 
 @never_cache
@@ -202,7 +201,7 @@ def create_api_key(request: HttpRequest) -> HttpResponse:
 def delete_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
     """Ask for confirmation, then delete a key so it stops working at once."""
     api_key = get_object_or_404(ApiKey.objects.for_tenant(request.tenant), pk=key_id)
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             actions.delete_api_key(api_key=api_key, by=request.user, ip=get_client_ip(request))
@@ -210,9 +209,9 @@ def delete_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
             return _refuse(request, str(refusal))
         messages.success(request, f"Key “{api_key.name}” is deleted; requests made with it now fail.")
         return redirect("manage_api", tenant_slug=request.tenant.slug)
-    return render(
-        request, "accessgov/delete_api_key.html", {"tab": "manage", "api_key": api_key, "form": form}
-    )
+    status = 400 if form.is_bound else 200
+    context = {"tab": "manage", "api_key": api_key, "form": form}
+    return render(request, "accessgov/delete_api_key.html", context, status=status)
 
 
 @require_GET

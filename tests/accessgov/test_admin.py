@@ -1,0 +1,83 @@
+"""Django admin for support staff: everything visible, no digest, deletes audited, audit read-only."""
+
+import pytest
+from django.test import Client
+
+from accessgov.models import ApiKey, AuditEvent
+from tests.factories import ApiKeyFactory, AuditEventFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client():
+    staff = UserFactory(username="support", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def test_the_key_change_page_shows_the_prefix_and_never_the_digest(staff_client, tenant):
+    api_key = ApiKeyFactory(tenant=tenant, name="PSA sync")
+    page = staff_client.get(f"/admin/accessgov/apikey/{api_key.pk}/change/")
+    assert page.status_code == 200
+    assert api_key.prefix in page.text
+    assert api_key.digest not in page.text
+    assert "digest" not in page.text.lower()
+    listing = staff_client.get("/admin/accessgov/apikey/")
+    assert api_key.digest not in listing.text
+
+
+def test_searching_keys_by_digest_finds_nothing(staff_client, tenant):
+    api_key = ApiKeyFactory(tenant=tenant)
+    listing = staff_client.get("/admin/accessgov/apikey/", {"q": api_key.digest[:20]})
+    assert "0 API keys" in listing.text or api_key.prefix not in listing.text
+
+
+def test_staff_cannot_create_a_key(staff_client):
+    assert staff_client.get("/admin/accessgov/apikey/add/").status_code == 403
+
+
+def test_staff_deleting_a_key_is_audited_as_the_staff_member(staff_client, tenant):
+    api_key = ApiKeyFactory(tenant=tenant, name="Leaked")
+    response = staff_client.post(f"/admin/accessgov/apikey/{api_key.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not ApiKey.objects.exists()
+    event = AuditEvent.objects.get(action="api_key.deleted")
+    assert event.actor_label == "support (staff)"
+    assert event.tenant == tenant
+
+
+def test_the_bulk_delete_action_is_audited_per_key(staff_client, tenant, other_tenant):
+    mine, theirs = ApiKeyFactory(tenant=tenant), ApiKeyFactory(tenant=other_tenant)
+    staff_client.post(
+        "/admin/accessgov/apikey/",
+        {"action": "delete_selected_keys", "_selected_action": [mine.pk, theirs.pk]},
+    )
+    assert not ApiKey.objects.exists()
+    assert set(AuditEvent.objects.values_list("tenant__slug", flat=True)) == {"acme", "rival"}
+
+
+def test_audit_events_are_read_only_in_the_admin(staff_client, tenant):
+    event = AuditEventFactory(tenant=tenant)
+    assert staff_client.get(f"/admin/accessgov/auditevent/{event.pk}/change/").status_code == 200
+    assert (
+        staff_client.post(f"/admin/accessgov/auditevent/{event.pk}/change/", {"action": "x"}).status_code
+        == 403
+    )
+    assert (
+        staff_client.post(f"/admin/accessgov/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert staff_client.get("/admin/accessgov/auditevent/add/").status_code == 403
+    assert AuditEvent.objects.get(pk=event.pk).action == "api_key.created"
+
+
+def test_tenants_are_searchable_by_partner_id(staff_client, tenant, other_tenant):
+    listing = staff_client.get("/admin/tenants/tenant/", {"q": tenant.partner_id})
+    assert "Acme MSP" in listing.text
+    assert "Rival MSP" not in listing.text
+
+
+def test_tenant_members_without_staff_status_cannot_open_the_admin(admin_client):
+    assert admin_client.get("/admin/").status_code == 302

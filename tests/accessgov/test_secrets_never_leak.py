@@ -1,0 +1,58 @@
+"""A revealed API key appears in its one response and nowhere else: database, logs, later pages."""
+
+import logging
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from accessgov.models import ApiKey
+
+pytestmark = pytest.mark.django_db
+
+KEY_PATTERN = re.compile(r"agk_[0-9A-Za-z]{61}")
+
+
+def dump_database() -> str:
+    """Return every row of every table as text."""
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names come from introspection
+            chunks.extend(repr(row) for row in cursor.fetchall())
+    return "\n".join(chunks)
+
+
+def test_a_revealed_key_is_never_stored_logged_or_shown_again(admin_client, tenant, api_enabled, caplog):
+    caplog.set_level(logging.DEBUG)
+    response = admin_client.post("/t/acme/settings/api/keys/", {"name": "PSA sync"})
+    raw = KEY_PATTERN.search(response.text).group(0)
+    secret_part = raw[16:]
+
+    assert secret_part not in dump_database()
+    assert secret_part not in caplog.text
+    assert cache.get(raw) is None
+    session = admin_client.session
+    assert all(secret_part not in repr(value) for value in session.values())
+    api_key = ApiKey.objects.get()
+    assert secret_part not in str(api_key) and secret_part not in repr(api_key)
+    for path in ["/t/acme/settings/api/", "/t/acme/settings/api/activity/", "/t/acme/"]:
+        assert secret_part not in admin_client.get(path).text
+    # A failed second attempt with the same name does not reveal anything either.
+    again = admin_client.post("/t/acme/settings/api/keys/", {"name": "PSA sync"})
+    assert secret_part not in again.text
+    assert not KEY_PATTERN.search(again.text)
+
+
+def test_a_crash_report_would_not_carry_the_key(admin_client, api_enabled):
+    from accessgov import views
+
+    # The view marks the raw key sensitive, so Django's error reports show it as stars.
+    assert views.create_api_key.__wrapped__ is not None
+    sensitive = getattr(views.create_api_key, "sensitive_variables", None)
+    target = views.create_api_key
+    while sensitive is None and hasattr(target, "__wrapped__"):
+        target = target.__wrapped__
+        sensitive = getattr(target, "sensitive_variables", None)
+    assert sensitive == ("raw_key",)

@@ -1,0 +1,113 @@
+"""Project-wide behaviour: configuration guards, security headers, the demo seed."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tenants.models import Membership, Organization, Tenant
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_check(**env: str) -> subprocess.CompletedProcess:
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "ACCESSGOV_", "SECURE_"))
+    }
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_without_debug_it_refuses_to_start_without_a_secret_key_or_pepper():
+    missing_both = run_check()
+    assert missing_both.returncode != 0
+    assert "DJANGO_SECRET_KEY and ACCESSGOV_KEY_PEPPER must be set" in missing_both.stderr
+    missing_pepper = run_check(DJANGO_SECRET_KEY="x" * 50)
+    assert missing_pepper.returncode != 0
+    started = run_check(DJANGO_SECRET_KEY="x" * 50, ACCESSGOV_KEY_PEPPER="y" * 50)
+    assert started.returncode == 0, started.stderr
+
+
+def test_the_deploy_check_passes_with_the_documented_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ACCESSGOV_", "SECURE_"))},
+            "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-with-enough-entropy-0123456789",
+            "ACCESSGOV_KEY_PEPPER": "a-long-random-pepper-0123456789",
+            "ALLOWED_HOSTS": "accessgov.example.com",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_every_page_forbids_framing_and_sets_a_content_security_policy(client):
+    response = client.get("/accounts/login/")
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+def test_a_foreign_host_header_is_refused(client):
+    assert client.get("/accounts/login/", HTTP_HOST="evil.com").status_code == 400
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_resets_passwords_when_asked(capsys):
+    call_command("seed_demo", admin_password="first-password-123")
+    call_command("seed_demo")
+    assert "Password for the new demo users" not in capsys.readouterr().out
+    assert Tenant.objects.count() == 2
+    demo = Tenant.objects.get(slug="demo")
+    assert demo.name == "Demo Partner"
+    assert set(Organization.objects.for_tenant(demo).values_list("name", flat=True)) == {
+        "Contoso",
+        "Fabrikam",
+    }
+    roles = {
+        (m.user.username, m.tenant.slug, m.role) for m in Membership.objects.select_related("user", "tenant")
+    }
+    assert roles == {
+        ("demo-admin", "demo", "administrator"),
+        ("demo-tech", "demo", "technician"),
+        ("other-admin", "other", "administrator"),
+    }
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.get(username="demo-admin")
+    assert admin.check_password("first-password-123")
+    call_command("seed_demo", admin_password="second-password-456")
+    admin.refresh_from_db()
+    assert admin.check_password("second-password-456")
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_a_random_password_for_new_users(capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "Created user demo-admin" in out
+    password = out.split("Password for the new demo users: ")[1].split()[0]
+    from django.contrib.auth import get_user_model
+
+    assert get_user_model().objects.get(username="demo-tech").check_password(password)
