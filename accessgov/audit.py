@@ -1,6 +1,6 @@
 """Write audit events: every governance change goes through record_event."""
 
-from django.db import models
+from django.db import models, transaction
 
 from accessgov.models import AuditEvent
 from tenants.models import Tenant
@@ -13,6 +13,16 @@ class Action(models.TextChoices):
     API_KEY_DELETED = "api_key.deleted", "API key deleted"
     # Third-Party Tokens (tokens app)
     # Webhook API (webhooks app)
+    WEBHOOK_DOMAIN_ADDED = "domain.added", "Approved webhook domain added"
+    WEBHOOK_DOMAIN_REMOVED = "domain.removed", "Approved webhook domain removed"
+    WEBHOOK_DESTINATION_CREATED = "destination.created", "Webhook destination added"
+    WEBHOOK_DESTINATION_UPDATED = "destination.updated", "Webhook destination changed"
+    WEBHOOK_DESTINATION_DELETED = "destination.deleted", "Webhook destination deleted"
+    WEBHOOK_SECRET_REVEALED = "destination.secret_revealed", "Webhook signing secret revealed"
+    WEBHOOK_SECRET_ROTATED = "destination.secret_rotated", "Webhook signing secret rotated"
+    WEBHOOK_TEST_SENT = "webhook.test_sent", "Webhook test event sent"
+    WEBHOOK_REDELIVERED = "webhook.redelivered", "Webhook delivery sent again"
+    WEBHOOK_NOTIFICATION_SENT = "webhook.notification_sent", "Notification queued to webhook destinations"
     # REST API
 
 
@@ -35,7 +45,7 @@ def record_event(
     actor_label: str | None = None,
 ) -> AuditEvent:
     """Append one audit event and return it. Details must never hold a secret."""
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         tenant=tenant,
         actor=actor,
         actor_label=actor_label or actor_label_for(actor),
@@ -46,3 +56,9 @@ def record_event(
         details=details or {},
         ip_address=ip,
     )
+    # Imported here: the webhooks app builds on this module. Queued only once the change is
+    # committed, and robust so a webhook problem never undoes or fails the change itself.
+    from webhooks.events import enqueue_for_audit_event
+
+    transaction.on_commit(lambda: enqueue_for_audit_event(event), robust=True)
+    return event

@@ -92,3 +92,68 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     actor_label = "someone"
     action = "api_key.created"
+
+
+# Webhook API (webhooks app)
+from webhooks import signing as webhook_signing  # noqa: E402
+from webhooks.models import (  # noqa: E402
+    ApprovedWebhookDomain,
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDestination,
+)
+
+
+class ApprovedWebhookDomainFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ApprovedWebhookDomain
+
+    tenant = factory.SubFactory(TenantFactory)
+    domain = factory.Sequence(lambda n: f"hooks{n}.example.com")
+
+
+class WebhookDestinationFactory(factory.django.DjangoModelFactory):
+    """A destination; its host is taken from the URL, its events default to notify and test."""
+
+    class Meta:
+        model = WebhookDestination
+
+    tenant = factory.SubFactory(TenantFactory)
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/receiver/{n}")
+    host = factory.LazyAttribute(lambda o: o.url.split("/")[2].split(":")[0])
+    events = factory.LazyFunction(lambda: ["notify", "test"])
+    is_enabled = True
+    signing_secret = factory.LazyFunction(webhook_signing.generate_secret)
+
+    class Params:
+        disabled = factory.Trait(is_enabled=False)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    destination = factory.SubFactory(WebhookDestinationFactory)
+    tenant = factory.SelfAttribute("destination.tenant")
+    webhook_id = factory.LazyFunction(webhook_signing.generate_message_id)
+    event_type = "notify"
+    body = '{"data":{},"timestamp":"2026-01-01T00:00:00Z","type":"notify"}'
+    state = DeliveryState.PENDING
+    next_attempt_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        failed = factory.Trait(state=DeliveryState.FAILED, attempts=7, next_attempt_at=None)
+
+
+class WebhookAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookAttempt
+
+    delivery = factory.SubFactory(WebhookDeliveryFactory)
+    tenant = factory.SelfAttribute("delivery.tenant")
+    destination = factory.SelfAttribute("delivery.destination")
+    number = 1
+    started_at = factory.LazyFunction(timezone.now)
+    status_code = 200
+    succeeded = True

@@ -1,0 +1,415 @@
+"""The Webhook API tab over HTTP: domains, destinations, secrets, test events, logs, permissions."""
+
+import logging
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accessgov.models import ApiUser, AuditEvent
+from tests.factories import (
+    ApprovedWebhookDomainFactory,
+    UserFactory,
+    WebhookAttemptFactory,
+    WebhookDeliveryFactory,
+    WebhookDestinationFactory,
+)
+from tests.webhooks.conftest import RECEIVER_HOST
+from webhooks.models import ApprovedWebhookDomain, DeliveryState, WebhookDelivery, WebhookDestination
+
+pytestmark = pytest.mark.django_db
+
+URL = "/t/acme/settings/api/webhooks/"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_until_the_policy_is_agreed_the_tab_says_why_and_every_form_is_refused(admin_client, tenant):
+    page = admin_client.get(URL)
+    assert page.status_code == 200
+    assert "Until an administrator agrees to the API Policy" in page.text
+    assert "+ Add new domain" not in page.text
+    response = admin_client.post(URL + "domains/add/", {"domain": "hooks.example.com"}, follow=True)
+    assert "Agree to the API Policy" in response.text
+    assert admin_client.get(URL + "destinations/add/").status_code == 302
+    assert not ApprovedWebhookDomain.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_the_api_off_gate_also_holds_in_the_actions(tenant, admin_user):
+    from webhooks import actions
+    from webhooks.domains import parse_domain
+
+    with pytest.raises(actions.ActionRefused, match="Agree to the API Policy"):
+        actions.add_domain(tenant=tenant, entry=parse_domain("hooks.example.com"), by=admin_user, ip=None)
+
+
+def test_add_new_domain_opens_the_field_in_place_with_htmx_and_as_a_page_without(admin_client, api_enabled):
+    fragment = admin_client.get(URL + "domains/add/", **HTMX)
+    assert fragment.text.lstrip().startswith('<section class="card" id="domains">')
+    assert 'name="domain"' in fragment.text and ">Add</button>" in fragment.text
+    page = admin_client.get(URL + "domains/add/")
+    assert "<html" in page.text and 'name="domain"' in page.text
+    index = admin_client.get(URL)
+    assert "+ Add new domain" in index.text and f'href="{URL}domains/add/"' in index.text
+
+
+def test_adding_a_domain_normalises_it_shows_the_unicode_form_and_audits(
+    admin_client, admin_user, tenant, api_enabled
+):
+    response = admin_client.post(URL + "domains/add/", {"domain": " *.Bücher.DE. "}, **HTMX)
+    assert response.status_code == 200
+    approved = ApprovedWebhookDomain.objects.get()
+    assert (approved.domain, approved.added_by, approved.tenant) == ("*.xn--bcher-kva.de", admin_user, tenant)
+    assert "*.bücher.de" in response.text and "*.xn--bcher-kva.de" in response.text
+    assert "by acme-admin" in response.text and "Never" in response.text
+    event = AuditEvent.objects.get(action="domain.added")
+    assert event.details == {"domain": "*.xn--bcher-kva.de", "unicode": "*.bücher.de"}
+
+
+def test_a_pasted_url_is_accepted_by_saying_which_host_was_taken(admin_client, api_enabled):
+    response = admin_client.post(
+        URL + "domains/add/", {"domain": "https://hooks.example.com/in"}, follow=True
+    )
+    assert "Took the host hooks.example.com from the URL you pasted." in response.text
+    assert ApprovedWebhookDomain.objects.get().domain == "hooks.example.com"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("co.uk", "public suffix"),
+        ("10.0.0.1", "IP addresses"),
+        ("x.com:8443", "port"),
+        ("", "Enter a domain"),
+    ],
+)
+def test_a_refused_domain_says_why(admin_client, api_enabled, raw, reason):
+    response = admin_client.post(URL + "domains/add/", {"domain": raw})
+    assert response.status_code == 400 and reason in response.text
+    htmx = admin_client.post(URL + "domains/add/", {"domain": raw}, **HTMX)
+    assert htmx.status_code == 200 and reason in htmx.text and 'id="domain-error"' in htmx.text
+    assert not ApprovedWebhookDomain.objects.exists()
+
+
+def test_a_duplicate_domain_is_refused(admin_client, tenant, api_enabled):
+    ApprovedWebhookDomainFactory(tenant=tenant, domain="hooks.example.com")
+    response = admin_client.post(URL + "domains/add/", {"domain": "HOOKS.example.com."})
+    assert response.status_code == 400 and "already on the approved list" in response.text
+    assert ApprovedWebhookDomain.objects.count() == 1
+
+
+def test_domains_without_a_delivery_in_90_days_are_marked_for_review(admin_client, tenant, api_enabled):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = timezone.now() - timedelta(days=91)
+    ApprovedWebhookDomainFactory(
+        tenant=tenant, domain="stale.example.com", created_at=old, last_delivery_at=old
+    )
+    ApprovedWebhookDomainFactory(
+        tenant=tenant, domain="fresh.example.com", created_at=old, last_delivery_at=timezone.now()
+    )
+    page = admin_client.get(URL).text
+    stale_row = page[page.index("stale.example.com") :].split("</tr>")[0]
+    fresh_row = page[page.index("fresh.example.com") :].split("</tr>")[0]
+    assert "Review:" in stale_row and "Review:" not in fresh_row
+
+
+def test_removing_a_domain_asks_first_then_blocks_its_destinations_at_once(
+    admin_client, tenant, approved, destination
+):
+    confirm = admin_client.get(URL + f"domains/{approved.pk}/remove/")
+    assert "blocked at once" in confirm.text and destination.url in confirm.text
+    unticked = admin_client.post(URL + f"domains/{approved.pk}/remove/", {})
+    assert unticked.status_code == 400 and ApprovedWebhookDomain.objects.exists()
+    response = admin_client.post(URL + f"domains/{approved.pk}/remove/", {"confirm": "on"}, follow=True)
+    assert "1 destination(s) on it are blocked" in response.text
+    assert not ApprovedWebhookDomain.objects.exists()
+    assert '<strong class="error">Blocked</strong>' in response.text
+    detail = admin_client.get(URL + f"destinations/{destination.pk}/")
+    assert "is not on the approved domain list, so nothing is sent to it" in detail.text
+    assert AuditEvent.objects.get(action="domain.removed").details["destinations_blocked"] == 1
+
+
+def test_adding_a_destination_on_an_approved_domain(
+    admin_client, tenant, approved, loopback_settings, receiver
+):
+    response = admin_client.post(
+        URL + "destinations/add/",
+        {
+            "url": f"https://{RECEIVER_HOST}:{receiver.port}/in",
+            "events": ["notify", "test"],
+            "is_enabled": "on",
+        },
+    )
+    destination = WebhookDestination.objects.get()
+    assert response.status_code == 302 and response["Location"] == URL + f"destinations/{destination.pk}/"
+    assert destination.host == RECEIVER_HOST and destination.events == ["notify", "test"]
+    assert destination.signing_secret.startswith("whsec_")
+    event = AuditEvent.objects.get(action="destination.created")
+    assert destination.signing_secret not in str(event.details)
+
+
+def test_a_destination_off_the_approved_list_is_refused(admin_client, approved, dns):
+    response = admin_client.post(
+        URL + "destinations/add/", {"url": "https://other.example.com/in", "events": ["notify"]}
+    )
+    assert response.status_code == 400 and "is not on the approved domain list" in response.text
+    assert not WebhookDestination.objects.exists()
+    assert dns.lookups == [], "a name that is not approved is not even looked up"
+
+
+@pytest.mark.parametrize("answer", ["127.0.0.1", "10.0.0.5", "169.254.169.254", "::1"])
+def test_case_27_a_destination_resolving_inside_is_refused_at_save_when_the_setting_is_off(
+    admin_client, approved, dns, answer
+):
+    dns.table[RECEIVER_HOST] = [answer]
+    response = admin_client.post(
+        URL + "destinations/add/", {"url": f"https://{RECEIVER_HOST}/in", "events": ["notify"]}
+    )
+    assert response.status_code == 400 and f"resolves to {answer}" in response.text
+    assert not WebhookDestination.objects.exists()
+
+
+def test_editing_a_destination_changes_and_audits_it(admin_client, destination, loopback_settings):
+    response = admin_client.post(
+        URL + f"destinations/{destination.pk}/edit/",
+        {"url": destination.url, "description": "CRM  feed", "events": ["notify"]},
+    )
+    assert response.status_code == 302
+    destination.refresh_from_db()
+    assert (destination.description, destination.events, destination.is_enabled) == (
+        "CRM feed",
+        ["notify"],
+        False,
+    )
+    changed = AuditEvent.objects.get(action="destination.updated").details["changed"]
+    assert changed == {"description": "CRM feed", "events": ["notify"], "is_enabled": False}
+
+
+def test_deleting_a_destination_asks_first(admin_client, destination):
+    assert admin_client.post(URL + f"destinations/{destination.pk}/delete/", {}).status_code == 400
+    response = admin_client.post(URL + f"destinations/{destination.pk}/delete/", {"confirm": "on"})
+    assert response.status_code == 302 and not WebhookDestination.objects.exists()
+    assert AuditEvent.objects.filter(action="destination.deleted").exists()
+
+
+def test_revealing_the_signing_secret_is_a_post_never_cached_and_audited(admin_client, destination, caplog):
+    assert admin_client.get(URL + f"destinations/{destination.pk}/secret/").status_code == 405
+    page = admin_client.get(URL + f"destinations/{destination.pk}/")
+    assert destination.signing_secret not in page.text
+    with caplog.at_level(logging.DEBUG):
+        response = admin_client.post(URL + f"destinations/{destination.pk}/secret/", **HTMX)
+    assert response.text.lstrip().startswith('<section class="card" id="signing-secret">')
+    assert destination.signing_secret in response.text and "data-secret" in response.text
+    assert "no-store" in response["Cache-Control"]
+    event = AuditEvent.objects.get(action="destination.secret_revealed")
+    assert destination.signing_secret not in str(event.details) + event.target_label
+    assert destination.signing_secret not in caplog.text
+    assert destination.signing_secret not in str(destination)
+
+
+def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_still_signs(admin_client, destination):
+    old = destination.signing_secret
+    response = admin_client.post(URL + f"destinations/{destination.pk}/secret/rotate/", {"confirm": "on"})
+    destination.refresh_from_db()
+    assert destination.signing_secret != old and destination.signing_secret in response.text
+    assert old not in response.text and "no-store" in response["Cache-Control"]
+    assert destination.secrets_in_use() == [destination.signing_secret, old]
+    assert AuditEvent.objects.filter(action="destination.secret_rotated").exists()
+
+
+def test_send_test_event_shows_the_result_in_place_with_htmx(
+    admin_client, destination, receiver, loopback_settings
+):
+    response = admin_client.post(URL + f"destinations/{destination.pk}/test/", **HTMX)
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section class="card" id="test-result">')
+    assert "<strong>Delivered</strong>: HTTP 200" in response.text
+    assert "{&quot;received&quot;: true}" in response.text
+    assert 'id="delivery-log" hx-swap-oob="true"' in response.text
+    [received] = receiver.received
+    assert received.verified and received.payload["type"] == "test"
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.state == DeliveryState.SUCCEEDED and delivery.event_type == "test"
+    assert AuditEvent.objects.filter(action="webhook.test_sent").exists()
+
+
+def test_send_test_event_works_without_javascript(admin_client, destination, receiver, loopback_settings):
+    response = admin_client.post(URL + f"destinations/{destination.pk}/test/")
+    assert "<html" in response.text and "<strong>Delivered</strong>: HTTP 200" in response.text
+    assert "hx-swap-oob" not in response.text
+
+
+def test_a_failed_test_event_shows_the_error(admin_client, destination, receiver, loopback_settings):
+    receiver.behaviour.mode = "status"
+    receiver.behaviour.status = 503
+    response = admin_client.post(URL + f"destinations/{destination.pk}/test/", **HTMX)
+    assert "<strong>Failed</strong>: HTTP 503" in response.text
+    assert WebhookDelivery.objects.get().state == DeliveryState.FAILED
+
+
+def test_redeliver_sends_a_failed_delivery_again_with_the_same_id(
+    admin_client, tenant, destination, receiver, loopback_settings
+):
+    delivery = WebhookDeliveryFactory(destination=destination, failed=True)
+    WebhookAttemptFactory(delivery=delivery, number=7, status_code=500, succeeded=False)
+    page = admin_client.get(URL + f"destinations/{destination.pk}/")
+    assert ">Redeliver</button>" in page.text
+    response = admin_client.post(
+        URL + f"destinations/{destination.pk}/deliveries/{delivery.pk}/redeliver/", **HTMX
+    )
+    assert response.text.lstrip().startswith('<section class="card" id="delivery-log"')
+    assert f"Sent {delivery.webhook_id} again: delivered" in response.text
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SUCCEEDED and delivery.attempts == 8
+    assert receiver.received[0].headers["webhook-id"] == delivery.webhook_id
+    again = admin_client.post(
+        URL + f"destinations/{destination.pk}/deliveries/{delivery.pk}/redeliver/", follow=True
+    )
+    assert "Only a failed delivery can be sent again." in again.text
+
+
+def test_case_41_markup_in_a_description_is_escaped(admin_client, tenant, api_enabled):
+    WebhookDestinationFactory(tenant=tenant, description="<script>alert(1)</script>")
+    page = admin_client.get(URL)
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_case_39_state_changes_refuse_get_and_need_the_csrf_token(admin_user, destination):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    for path in ["secret/", "test/"]:
+        assert client.get(URL + f"destinations/{destination.pk}/{path}").status_code == 405
+        assert client.post(URL + f"destinations/{destination.pk}/{path}").status_code == 403
+    assert client.post(URL + "domains/add/", {"domain": "x.example.com"}).status_code == 403
+    assert not ApprovedWebhookDomain.objects.filter(domain="x.example.com").exists()
+
+
+def _every_url(tenant_slug: str, destination, approved, delivery) -> list[tuple[str, str]]:
+    base = f"/t/{tenant_slug}/settings/api/webhooks/"
+    d = f"{base}destinations/{destination.pk}/"
+    return [
+        ("get", base),
+        ("get", base + "domains/add/"),
+        ("post", base + "domains/add/"),
+        ("get", base + f"domains/{approved.pk}/remove/"),
+        ("post", base + f"domains/{approved.pk}/remove/"),
+        ("get", base + "destinations/add/"),
+        ("post", base + "destinations/add/"),
+        ("get", d),
+        ("get", d + "edit/"),
+        ("post", d + "edit/"),
+        ("get", d + "delete/"),
+        ("post", d + "delete/"),
+        ("post", d + "secret/"),
+        ("get", d + "secret/rotate/"),
+        ("post", d + "secret/rotate/"),
+        ("post", d + "test/"),
+        ("post", d + f"deliveries/{delivery.pk}/redeliver/"),
+    ]
+
+
+def test_case_8_another_tenants_admin_gets_404_on_every_webhooks_url(
+    other_admin_client, other_api_enabled, tenant, approved, destination
+):
+    delivery = WebhookDeliveryFactory(destination=destination, failed=True)
+    secret = destination.signing_secret
+    for method, url in _every_url("acme", destination, approved, delivery):
+        assert getattr(other_admin_client, method)(url, {"confirm": "on"}).status_code == 404, url
+    # Their own tenant's URLs with our ids: the objects are not theirs either.
+    for method, url in _every_url("rival", destination, approved, delivery)[3:]:
+        if "add/" in url:
+            continue
+        response = getattr(other_admin_client, method)(url, {"confirm": "on"})
+        assert response.status_code == 404, url
+        assert secret not in response.text
+    assert ApprovedWebhookDomain.objects.filter(pk=approved.pk).exists()
+    assert WebhookDestination.objects.get(pk=destination.pk).signing_secret == secret
+    assert WebhookDelivery.objects.get(pk=delivery.pk).state == DeliveryState.FAILED
+
+
+def test_a_technician_gets_403_on_every_webhooks_url(tech_client, tenant, approved, destination):
+    delivery = WebhookDeliveryFactory(destination=destination, failed=True)
+    for method, url in _every_url("acme", destination, approved, delivery):
+        response = getattr(tech_client, method)(url, {"confirm": "on"})
+        assert response.status_code == 403, url
+        assert destination.signing_secret not in response.text
+    assert ApprovedWebhookDomain.objects.filter(pk=approved.pk).exists()
+
+
+def _count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_index_makes_the_same_number_of_queries_for_1_and_30_rows(admin_client, tenant, api_enabled):
+    def add(n_from, n_to):
+        for n in range(n_from, n_to):
+            user = UserFactory()
+            ApprovedWebhookDomainFactory(tenant=tenant, domain=f"h{n}.example.com", added_by=user)
+            destination = WebhookDestinationFactory(
+                tenant=tenant, url=f"https://h{n}.example.com/in", host=f"h{n}.example.com"
+            )
+            WebhookAttemptFactory(delivery=WebhookDeliveryFactory(destination=destination))
+
+    add(0, 1)
+    one = _count_queries(admin_client, URL)
+    add(1, 30)
+    assert _count_queries(admin_client, URL) == one
+
+
+def test_the_delivery_log_makes_the_same_number_of_queries_for_1_and_30_rows(admin_client, destination):
+    WebhookAttemptFactory(
+        delivery=WebhookDeliveryFactory(destination=destination, failed=True), succeeded=False
+    )
+    url = URL + f"destinations/{destination.pk}/"
+    one = _count_queries(admin_client, url)
+    for _ in range(29):
+        WebhookAttemptFactory(delivery=WebhookDeliveryFactory(destination=destination, failed=True), number=7)
+    assert _count_queries(admin_client, url) == one
+    page = admin_client.get(url)
+    assert "Page 1 of 2" in page.text
+
+
+def test_the_delivery_log_paginates_in_place_with_htmx(admin_client, destination):
+    for _ in range(30):
+        WebhookAttemptFactory(delivery=WebhookDeliveryFactory(destination=destination))
+    response = admin_client.get(
+        URL + f"destinations/{destination.pk}/?page=2", HTTP_HX_TARGET="delivery-log", **HTMX
+    )
+    assert response.text.lstrip().startswith('<section class="card" id="delivery-log"')
+    assert "Page 2 of 2" in response.text
+
+
+def test_case_49_the_admin_never_shows_a_signing_secret(destination):
+    staff = UserFactory(username="support", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    for url in [
+        "/admin/webhooks/webhookdestination/",
+        f"/admin/webhooks/webhookdestination/{destination.pk}/change/",
+        f"/admin/webhooks/webhookdestination/?q={destination.signing_secret[6:20]}",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert destination.signing_secret not in response.text
+    found = client.get(f"/admin/webhooks/webhookdestination/?q={destination.signing_secret[6:20]}")
+    assert "0 webhook destinations" in found.text
+
+
+def test_turning_api_access_off_leaves_the_lists_readable_but_refuses_changes(
+    admin_client, tenant, destination
+):
+    ApiUser.objects.filter(tenant=tenant).update(is_active=False)
+    page = admin_client.get(URL + f"destinations/{destination.pk}/")
+    assert page.status_code == 200 and "Send test event" not in page.text
+    response = admin_client.post(URL + f"destinations/{destination.pk}/secret/", follow=True)
+    assert "Agree to the API Policy" in response.text
+    assert destination.signing_secret not in response.text
+    response = admin_client.post(URL + f"destinations/{destination.pk}/test/", follow=True)
+    assert not WebhookDelivery.objects.exists()

@@ -1,0 +1,368 @@
+"""Workflows of the Webhook API tab and of Notify: each checks, saves, audits, and is the only way."""
+
+import json
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from accessgov.actions import ActionRefused, api_access_enabled
+from accessgov.audit import Action, record_event
+from tenants.models import Tenant
+from webhooks import domains, events, queue, signing
+from webhooks.delivery import SafeSender, sender_from_settings
+from webhooks.destinations import DestinationUrl
+from webhooks.models import (
+    ApprovedWebhookDomain,
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDestination,
+)
+
+MAX_DOMAINS_PER_TENANT = 100
+MAX_DESTINATIONS_PER_TENANT = 50
+MAX_NOTIFICATION_BYTES = 64 * 1024
+# How long the secret replaced by a rotation still signs (as a second signature).
+ROTATION_OVERLAP = timedelta(hours=24)
+API_OFF = "Agree to the API Policy on the Manage API tab before changing webhook settings."
+
+__all__ = ["ActionRefused"]
+
+
+def _require_api_access(tenant: Tenant) -> None:
+    # Every webhook form is refused server-side until the API Policy is agreed (MDR seed).
+    if not api_access_enabled(tenant):
+        raise ActionRefused(API_OFF)
+
+
+@transaction.atomic
+def add_domain(*, tenant: Tenant, entry: domains.DomainEntry, by, ip: str | None) -> ApprovedWebhookDomain:
+    """Approve ENTRY (already normalised by domains.parse_domain) as a webhook domain of TENANT."""
+    # The tenant row lock makes the limit and duplicate checks exact under concurrent adds.
+    Tenant.objects.select_for_update().get(pk=tenant.pk)
+    _require_api_access(tenant)
+    existing = ApprovedWebhookDomain.objects.for_tenant(tenant)
+    if existing.filter(domain=entry.domain).exists():
+        raise ActionRefused(f"{entry.unicode} is already on the approved list.")
+    if existing.count() >= MAX_DOMAINS_PER_TENANT:
+        raise ActionRefused(
+            f"A tenant can approve at most {MAX_DOMAINS_PER_TENANT} domains; remove one first."
+        )
+    try:
+        with transaction.atomic():
+            approved = ApprovedWebhookDomain.objects.create(
+                tenant=tenant, domain=entry.domain, added_by=by, created_at=timezone.now()
+            )
+    except IntegrityError as error:
+        raise ActionRefused(f"{entry.unicode} is already on the approved list.") from error
+    record_event(
+        tenant=tenant,
+        actor=by,
+        action=Action.WEBHOOK_DOMAIN_ADDED,
+        target=approved,
+        details={"domain": entry.domain, "unicode": entry.unicode},
+        ip=ip,
+    )
+    return approved
+
+
+@transaction.atomic
+def remove_domain(*, approved: ApprovedWebhookDomain, by, ip: str | None) -> int:
+    """Remove APPROVED from the list and return how many destinations it leaves blocked."""
+    tenant = approved.tenant
+    _require_api_access(tenant)
+    locked = ApprovedWebhookDomain.objects.select_for_update().filter(pk=approved.pk).first()
+    if locked is None:
+        raise ActionRefused("That domain was already removed.")
+    locked.delete()
+    remaining = ApprovedWebhookDomain.objects.for_tenant(tenant).domain_names()
+    blocked = sum(
+        1
+        for destination in WebhookDestination.objects.for_tenant(tenant).only("host")
+        if domains.host_matches(destination.host, locked.domain)
+        and destination.approved_by(remaining) is None
+    )
+    record_event(
+        tenant=tenant,
+        actor=by,
+        action=Action.WEBHOOK_DOMAIN_REMOVED,
+        target=locked,
+        details={"domain": locked.domain, "destinations_blocked": blocked},
+        ip=ip,
+    )
+    return blocked
+
+
+def _check_destination_host(tenant: Tenant, url: DestinationUrl, sender: SafeSender) -> None:
+    approved = ApprovedWebhookDomain.objects.for_tenant(tenant).domain_names()
+    if domains.matching_domain(url.host, approved) is None:
+        raise ActionRefused(
+            f"{domains.to_unicode(url.host)} is not on the approved domain list. Add the domain first."
+        )
+    # Checked now for a clear answer, and again before every delivery (DNS can change).
+    _addresses, refusal = sender.check_host(url.host, url.port)
+    if refusal:
+        raise ActionRefused(refusal)
+
+
+def create_destination(
+    *,
+    tenant: Tenant,
+    url: DestinationUrl,
+    description: str,
+    event_types: list[str],
+    is_enabled: bool,
+    by,
+    ip: str | None,
+    sender: SafeSender | None = None,
+) -> WebhookDestination:
+    """Add a destination at URL, on an approved domain, with a new signing secret."""
+    _require_api_access(tenant)
+    _check_destination_host(tenant, url, sender or sender_from_settings())
+    with transaction.atomic():
+        Tenant.objects.select_for_update().get(pk=tenant.pk)
+        _require_api_access(tenant)
+        if WebhookDestination.objects.for_tenant(tenant).count() >= MAX_DESTINATIONS_PER_TENANT:
+            raise ActionRefused(
+                f"A tenant can have at most {MAX_DESTINATIONS_PER_TENANT} webhook destinations."
+            )
+        approved = ApprovedWebhookDomain.objects.for_tenant(tenant).domain_names()
+        if domains.matching_domain(url.host, approved) is None:
+            raise ActionRefused(
+                f"{domains.to_unicode(url.host)} was removed from the approved list meanwhile."
+            )
+        now = timezone.now()
+        destination = WebhookDestination.objects.create(
+            tenant=tenant,
+            url=url.url,
+            host=url.host,
+            description=description,
+            events=event_types,
+            is_enabled=is_enabled,
+            signing_secret=signing.generate_secret(),
+            created_by=by,
+            created_at=now,
+            updated_at=now,
+        )
+        record_event(
+            tenant=tenant,
+            actor=by,
+            action=Action.WEBHOOK_DESTINATION_CREATED,
+            target=destination,
+            details={"url": destination.url, "events": event_types, "enabled": is_enabled},
+            ip=ip,
+        )
+    return destination
+
+
+def update_destination(
+    *,
+    destination: WebhookDestination,
+    url: DestinationUrl,
+    description: str,
+    event_types: list[str],
+    is_enabled: bool,
+    by,
+    ip: str | None,
+    sender: SafeSender | None = None,
+) -> WebhookDestination:
+    """Change DESTINATION; a new URL is checked against the approved list and DNS again."""
+    tenant = destination.tenant
+    _require_api_access(tenant)
+    url_changed = url.url != destination.url
+    if url_changed:
+        _check_destination_host(tenant, url, sender or sender_from_settings())
+    with transaction.atomic():
+        locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
+        if locked is None:
+            raise ActionRefused("That destination was deleted meanwhile.")
+        changes = {}
+        for field, value in (
+            ("url", url.url),
+            ("description", description),
+            ("events", event_types),
+            ("is_enabled", is_enabled),
+        ):
+            if getattr(locked, field) != value:
+                changes[field] = value
+                setattr(locked, field, value)
+        if not changes:
+            return locked
+        locked.host = url.host
+        locked.updated_at = timezone.now()
+        locked.save()
+        record_event(
+            tenant=tenant,
+            actor=by,
+            action=Action.WEBHOOK_DESTINATION_UPDATED,
+            target=locked,
+            details={"changed": changes},
+            ip=ip,
+        )
+    return locked
+
+
+@transaction.atomic
+def delete_destination(*, destination: WebhookDestination, by, ip: str | None) -> None:
+    """Delete DESTINATION with its delivery log; nothing more is sent to it."""
+    _require_api_access(destination.tenant)
+    locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
+    if locked is None:
+        raise ActionRefused("That destination was already deleted.")
+    record_event(
+        tenant=destination.tenant,
+        actor=by,
+        action=Action.WEBHOOK_DESTINATION_DELETED,
+        target=locked,
+        details={"url": locked.url},
+        ip=ip,
+    )
+    locked.delete()
+
+
+@sensitive_variables("secret")
+@transaction.atomic
+def reveal_secret(*, destination: WebhookDestination, by, ip: str | None) -> str:
+    """Return DESTINATION's signing secret, recording who saw it."""
+    _require_api_access(destination.tenant)
+    secret = (
+        WebhookDestination.objects.filter(pk=destination.pk).values_list("signing_secret", flat=True).first()
+    )
+    if secret is None:
+        raise ActionRefused("That destination was deleted.")
+    record_event(
+        tenant=destination.tenant, actor=by, action=Action.WEBHOOK_SECRET_REVEALED, target=destination, ip=ip
+    )
+    return secret
+
+
+@sensitive_variables("secret")
+@transaction.atomic
+def rotate_secret(*, destination: WebhookDestination, by, ip: str | None) -> str:
+    """Give DESTINATION a new signing secret and return it; the old one also signs for 24 hours."""
+    _require_api_access(destination.tenant)
+    locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
+    if locked is None:
+        raise ActionRefused("That destination was deleted.")
+    now = timezone.now()
+    secret = signing.generate_secret()
+    locked.previous_signing_secret = locked.signing_secret
+    locked.previous_secret_expires_at = now + ROTATION_OVERLAP
+    locked.signing_secret = secret
+    locked.updated_at = now
+    locked.save(
+        update_fields=[
+            "previous_signing_secret",
+            "previous_secret_expires_at",
+            "signing_secret",
+            "updated_at",
+        ]
+    )
+    record_event(
+        tenant=destination.tenant,
+        actor=by,
+        action=Action.WEBHOOK_SECRET_ROTATED,
+        target=locked,
+        details={"old_secret_signs_until": locked.previous_secret_expires_at.isoformat()},
+        ip=ip,
+    )
+    return secret
+
+
+def send_test_event(
+    *, destination: WebhookDestination, by, ip: str | None, sender: SafeSender | None = None
+) -> WebhookAttempt:
+    """Send a test event to DESTINATION now and return the attempt (status, time, response start)."""
+    with transaction.atomic():
+        _require_api_access(destination.tenant)
+        if not destination.subscribes_to(events.TEST):
+            raise ActionRefused(
+                "This destination does not receive test events; tick “Test event” in its settings."
+            )
+        now = timezone.now()
+        delivery = WebhookDelivery.objects.create(
+            tenant=destination.tenant,
+            destination=destination,
+            webhook_id=signing.generate_message_id(),
+            event_type=events.TEST,
+            body=events.build_body(
+                event_type=events.TEST,
+                data={
+                    "message": "Test event from accessgov. Verify its signature and answer 2xx.",
+                    "sent_by": by.get_username() if by is not None else "system",
+                    "tenant": {"partner_id": destination.tenant.partner_id, "name": destination.tenant.name},
+                },
+                now=now,
+            ),
+            state=DeliveryState.PENDING,
+            # One try, made by this request; a worker takes it over only if this request dies.
+            max_attempts=1,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        record_event(
+            tenant=destination.tenant,
+            actor=by,
+            action=Action.WEBHOOK_TEST_SENT,
+            target=destination,
+            details={"webhook_id": delivery.webhook_id},
+            ip=ip,
+        )
+    return _attempt_now(delivery, sender)
+
+
+def redeliver(
+    *, delivery: WebhookDelivery, by, ip: str | None, sender: SafeSender | None = None
+) -> WebhookAttempt:
+    """Send a failed DELIVERY once more now, with the same webhook-id, and return the attempt."""
+    with transaction.atomic():
+        _require_api_access(delivery.tenant)
+        locked = WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).first()
+        if locked is None or locked.state != DeliveryState.FAILED:
+            raise ActionRefused("Only a failed delivery can be sent again.")
+        locked.state = DeliveryState.PENDING
+        locked.max_attempts = locked.attempts + 1
+        locked.next_attempt_at = timezone.now()
+        locked.lease_expires_at = None
+        locked.completed_at = None
+        locked.save(
+            update_fields=["state", "max_attempts", "next_attempt_at", "lease_expires_at", "completed_at"]
+        )
+        record_event(
+            tenant=delivery.tenant,
+            actor=by,
+            action=Action.WEBHOOK_REDELIVERED,
+            target=locked.destination,
+            details={"webhook_id": locked.webhook_id, "event": locked.event_type},
+            ip=ip,
+        )
+    return _attempt_now(locked, sender)
+
+
+def _attempt_now(delivery: WebhookDelivery, sender: SafeSender | None) -> WebhookAttempt:
+    claimed = queue.claim(delivery.pk, now=timezone.now())
+    if claimed is None:
+        raise ActionRefused("A worker is sending this delivery right now; see the delivery log.")
+    return queue.attempt_delivery(claimed, sender=sender or sender_from_settings())
+
+
+def send_notification(*, tenant: Tenant, payload: dict, actor_label: str, ip: str | None) -> int:
+    """Queue a `notify` event carrying PAYLOAD to TENANT's subscribed destinations; return how many."""
+    if not api_access_enabled(tenant):
+        raise ActionRefused("API access is off for this tenant.")
+    data = {"notification": payload, "sent_by": actor_label}
+    if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_NOTIFICATION_BYTES:
+        raise ActionRefused(f"Notifications are at most {MAX_NOTIFICATION_BYTES // 1024} KiB of JSON.")
+    with transaction.atomic():
+        queued = events.queue_deliveries(tenant=tenant, event_type=events.NOTIFY, data=data)
+        record_event(
+            tenant=tenant,
+            actor=None,
+            actor_label=actor_label,
+            action=Action.WEBHOOK_NOTIFICATION_SENT,
+            details={"deliveries_queued": len(queued)},
+            ip=ip,
+        )
+    return len(queued)

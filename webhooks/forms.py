@@ -1,0 +1,62 @@
+from django import forms
+
+from webhooks import domains, events
+from webhooks.delivery import loopback_allowed
+from webhooks.destinations import MAX_URL_LENGTH, InvalidUrl, parse_destination_url
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(
+        label="Domain",
+        max_length=domains.MAX_INPUT_LENGTH,
+        strip=False,
+        help_text="The host of your webhook endpoint, e.g. partnerdatafeed.example.com, or *.example.com for any subdomain.",
+        error_messages={"required": "Enter a domain name, e.g. hooks.example.com."},
+    )
+
+    def clean_domain(self) -> domains.DomainEntry:
+        try:
+            return domains.parse_domain(self.cleaned_data["domain"])
+        except domains.InvalidDomain as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+class DestinationForm(forms.Form):
+    url = forms.CharField(
+        label="Destination URL",
+        max_length=MAX_URL_LENGTH,
+        strip=False,
+        help_text="https only, on an approved domain, e.g. https://hooks.example.com/accessgov.",
+        error_messages={"required": "Enter the https:// URL of your webhook receiver."},
+    )
+    description = forms.CharField(label="Description", max_length=200, required=False)
+    events = forms.MultipleChoiceField(
+        label="Events",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event to send."},
+    )
+    is_enabled = forms.BooleanField(label="Enabled", required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["events"].choices = events.event_type_choices()
+
+    def clean_url(self):
+        try:
+            return parse_destination_url(self.cleaned_data["url"], allow_any_port=loopback_allowed())
+        except InvalidUrl as error:
+            raise forms.ValidationError(str(error)) from error
+
+    def clean_description(self) -> str:
+        return " ".join(self.cleaned_data["description"].split())
+
+    def clean_events(self) -> list[str]:
+        chosen = set(self.cleaned_data["events"])
+        # Stored in catalogue order, so an unchanged choice compares equal.
+        return [value for value, _label in events.event_type_choices() if value in chosen]
+
+
+class ConfirmForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I understand", error_messages={"required": "Tick the box to confirm."}
+    )

@@ -1,0 +1,363 @@
+"""Settings > API › Webhook API: approved domains, destinations, signing secrets and delivery logs."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from accessgov.actions import api_access_enabled
+from accessgov.clientip import get_client_ip
+from tenants.access import administrator_required
+from webhooks import actions, events
+from webhooks.forms import ConfirmForm, DestinationForm, DomainForm
+from webhooks.models import (
+    ApprovedWebhookDomain,
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDestination,
+)
+
+INDEX = "webhooks/webhooks.html"
+DETAIL = "webhooks/destination.html"
+
+
+def _index_url(request: HttpRequest) -> str:
+    return reverse("webhooks:index", args=[request.tenant.slug])
+
+
+def _destination_url(request: HttpRequest, destination: WebhookDestination) -> str:
+    return reverse("webhooks:destination", args=[request.tenant.slug, destination.pk])
+
+
+def _refuse(request: HttpRequest, message: str, to: str | None = None) -> HttpResponse:
+    messages.error(request, message)
+    target = to or _index_url(request)
+    # htmx would swap a followed redirect's whole page into the fragment: ask it to navigate.
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+def _form_status(request: HttpRequest) -> int:
+    # htmx swaps only 2xx answers, so a fragment with form errors goes back as 200; a plain
+    # form post gets the honest 400.
+    return 200 if request.htmx else 400
+
+
+def _index_context(request: HttpRequest, **extra) -> dict:
+    tenant = request.tenant
+    now = timezone.now()
+    approved = ApprovedWebhookDomain.objects.for_tenant(tenant)
+    domain_page = Paginator(
+        approved.select_related("added_by").order_by("domain", "pk"), settings.ACCESSGOV_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    for entry in domain_page:
+        entry.review = entry.needs_review(now)
+    names = approved.domain_names()
+    last_attempt = WebhookAttempt.objects.filter(destination=OuterRef("pk")).order_by("-started_at", "-pk")
+    destination_page = Paginator(
+        WebhookDestination.objects.for_tenant(tenant)
+        .annotate(
+            last_attempt_at=Subquery(last_attempt.values("started_at")[:1]),
+            last_attempt_ok=Subquery(last_attempt.values("succeeded")[:1]),
+        )
+        .order_by("url", "pk"),
+        settings.ACCESSGOV_PAGE_SIZE,
+    ).get_page(request.GET.get("destinations_page"))
+    for destination in destination_page:
+        destination.approved_entry = destination.approved_by(names)
+    context = {
+        "tab": "webhooks",
+        "api_enabled": api_access_enabled(tenant),
+        "domains": domain_page,
+        "destinations": destination_page,
+        "domain_form": DomainForm(),
+        "show_domain_form": False,
+    }
+    context.update(extra)
+    return context
+
+
+@require_GET
+@administrator_required
+def index(request: HttpRequest) -> HttpResponse:
+    """Show the Webhook API tab: approved domains and destinations (one part of it for htmx)."""
+    context = _index_context(request)
+    if request.htmx and request.htmx.target in {"domains", "destinations"}:
+        return render(request, f"{INDEX}#{request.htmx.target}", context)
+    return render(request, INDEX, context)
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def add_domain(request: HttpRequest) -> HttpResponse:
+    """Show the "+ Add new domain" field, and approve the domain entered in it."""
+    if not api_access_enabled(request.tenant):
+        return _refuse(request, actions.API_OFF)
+    form = DomainForm(request.POST or None)
+    template = f"{INDEX}#domains" if request.htmx else INDEX
+    if request.method == "GET":
+        return render(request, template, _index_context(request, show_domain_form=True))
+    if form.is_valid():
+        entry = form.cleaned_data["domain"]
+        try:
+            actions.add_domain(tenant=request.tenant, entry=entry, by=request.user, ip=get_client_ip(request))
+        except actions.ActionRefused as refusal:
+            form.add_error("domain", str(refusal))
+        else:
+            note = f"{entry.unicode} is approved for webhook destinations."
+            if entry.taken_from_url:
+                note = f"Took the host {entry.unicode} from the URL you pasted. " + note
+            if not request.htmx:
+                messages.success(request, note)
+                return redirect(_index_url(request))
+            return render(request, template, _index_context(request, added_note=note))
+    context = _index_context(request, domain_form=form, show_domain_form=True)
+    return render(request, template, context, status=_form_status(request))
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def remove_domain(request: HttpRequest, domain_id: int) -> HttpResponse:
+    """Ask for confirmation, then remove an approved domain; its destinations are blocked at once."""
+    approved = get_object_or_404(ApprovedWebhookDomain.objects.for_tenant(request.tenant), pk=domain_id)
+    if not api_access_enabled(request.tenant):
+        return _refuse(request, actions.API_OFF)
+    names = [approved.domain]
+    affected = [
+        d
+        for d in WebhookDestination.objects.for_tenant(request.tenant).order_by("url")
+        if d.approved_by(names)
+    ]
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            blocked = actions.remove_domain(approved=approved, by=request.user, ip=get_client_ip(request))
+        except actions.ActionRefused as refusal:
+            return _refuse(request, str(refusal))
+        message = f"{approved.unicode_domain} is no longer approved."
+        if blocked:
+            message += f" {blocked} destination(s) on it are blocked and receive nothing."
+        messages.success(request, message)
+        return redirect(_index_url(request))
+    status = 400 if request.method == "POST" else 200
+    context = {"tab": "webhooks", "approved": approved, "affected": affected, "form": form}
+    return render(request, "webhooks/remove_domain.html", context, status=status)
+
+
+def _destination_form_page(request, form, destination=None, status=200) -> HttpResponse:
+    context = {"tab": "webhooks", "form": form, "destination": destination}
+    return render(request, "webhooks/destination_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def add_destination(request: HttpRequest) -> HttpResponse:
+    """Add a webhook destination on an approved domain."""
+    if not api_access_enabled(request.tenant):
+        return _refuse(request, actions.API_OFF)
+    if request.method == "GET":
+        initial = {"events": [events.NOTIFY, events.TEST], "is_enabled": True}
+        return _destination_form_page(request, DestinationForm(initial=initial))
+    form = DestinationForm(request.POST)
+    if form.is_valid():
+        try:
+            destination = actions.create_destination(
+                tenant=request.tenant,
+                url=form.cleaned_data["url"],
+                description=form.cleaned_data["description"],
+                event_types=form.cleaned_data["events"],
+                is_enabled=form.cleaned_data["is_enabled"],
+                by=request.user,
+                ip=get_client_ip(request),
+            )
+        except actions.ActionRefused as refusal:
+            form.add_error("url", str(refusal))
+        else:
+            messages.success(
+                request,
+                f"Destination {destination.url} added. Reveal its signing secret to configure your receiver.",
+            )
+            return redirect(_destination_url(request, destination))
+    return _destination_form_page(request, form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def edit_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Change a destination's URL, description, events, or whether it is enabled."""
+    destination = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    if not api_access_enabled(request.tenant):
+        return _refuse(request, actions.API_OFF, to=_destination_url(request, destination))
+    if request.method == "GET":
+        initial = {
+            "url": destination.url,
+            "description": destination.description,
+            "events": destination.events,
+            "is_enabled": destination.is_enabled,
+        }
+        return _destination_form_page(request, DestinationForm(initial=initial), destination)
+    form = DestinationForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.update_destination(
+                destination=destination,
+                url=form.cleaned_data["url"],
+                description=form.cleaned_data["description"],
+                event_types=form.cleaned_data["events"],
+                is_enabled=form.cleaned_data["is_enabled"],
+                by=request.user,
+                ip=get_client_ip(request),
+            )
+        except actions.ActionRefused as refusal:
+            form.add_error("url", str(refusal))
+        else:
+            messages.success(request, "Destination saved.")
+            return redirect(_destination_url(request, destination))
+    return _destination_form_page(request, form, destination, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def delete_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Ask for confirmation, then delete a destination and its delivery log."""
+    destination = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    if not api_access_enabled(request.tenant):
+        return _refuse(request, actions.API_OFF, to=_destination_url(request, destination))
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.delete_destination(destination=destination, by=request.user, ip=get_client_ip(request))
+        except actions.ActionRefused as refusal:
+            return _refuse(request, str(refusal))
+        messages.success(request, f"Destination {destination.url} deleted; nothing more is sent to it.")
+        return redirect(_index_url(request))
+    status = 400 if request.method == "POST" else 200
+    context = {"tab": "webhooks", "destination": destination, "form": form}
+    return render(request, "webhooks/delete_destination.html", context, status=status)
+
+
+def _destination_context(request: HttpRequest, destination: WebhookDestination, **extra) -> dict:
+    tenant = request.tenant
+    names = ApprovedWebhookDomain.objects.for_tenant(tenant).domain_names()
+    log = Paginator(
+        WebhookAttempt.objects.for_tenant(tenant)
+        .filter(destination=destination)
+        .select_related("delivery")
+        .order_by("-started_at", "-pk"),
+        settings.ACCESSGOV_PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    waiting = WebhookDelivery.objects.for_tenant(tenant).filter(
+        destination=destination, state=DeliveryState.PENDING
+    )
+    context = {
+        "tab": "webhooks",
+        "api_enabled": api_access_enabled(tenant),
+        "destination": destination,
+        "approved_entry": destination.approved_by(names),
+        "event_labels": [events.event_label(e) for e in destination.events],
+        "receives_tests": destination.subscribes_to(events.TEST),
+        "log": log,
+        "waiting": waiting.count(),
+        "next_retry_at": waiting.order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first(),
+        "secret": None,
+        "test_attempt": None,
+    }
+    context.update(extra)
+    return context
+
+
+@require_GET
+@administrator_required
+def destination(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Show a destination, its signing secret controls, "Send test event" and its delivery log."""
+    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    context = _destination_context(request, found)
+    if request.htmx and request.htmx.target == "delivery-log":
+        return render(request, f"{DETAIL}#delivery-log", context)
+    return render(request, DETAIL, context)
+
+
+@never_cache
+@sensitive_variables("secret")
+@require_POST
+@administrator_required
+def reveal_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Show the signing secret in this response only (audited); it is never put in a URL."""
+    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    try:
+        secret = actions.reveal_secret(destination=found, by=request.user, ip=get_client_ip(request))
+    except actions.ActionRefused as refusal:
+        return _refuse(request, str(refusal), to=_destination_url(request, found))
+    context = _destination_context(request, found, secret=secret)
+    template = f"{DETAIL}#signing-secret" if request.htmx else DETAIL
+    return render(request, template, context)
+
+
+@never_cache
+@sensitive_variables("secret")
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Ask for confirmation, then replace the signing secret and show the new one once here."""
+    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    if not api_access_enabled(request.tenant):
+        return _refuse(request, actions.API_OFF, to=_destination_url(request, found))
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            secret = actions.rotate_secret(destination=found, by=request.user, ip=get_client_ip(request))
+        except actions.ActionRefused as refusal:
+            return _refuse(request, str(refusal), to=_destination_url(request, found))
+        found.refresh_from_db()
+        return render(request, DETAIL, _destination_context(request, found, secret=secret, rotated=True))
+    status = 400 if request.method == "POST" else 200
+    context = {"tab": "webhooks", "destination": found, "form": form}
+    return render(request, "webhooks/rotate_secret.html", context, status=status)
+
+
+@require_POST
+@administrator_required
+def send_test(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Deliver a test event now and show the result in place (the whole page without htmx)."""
+    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    try:
+        attempt = actions.send_test_event(destination=found, by=request.user, ip=get_client_ip(request))
+    except actions.ActionRefused as refusal:
+        return _refuse(request, str(refusal), to=_destination_url(request, found))
+    context = _destination_context(request, found, test_attempt=attempt, oob_log=bool(request.htmx))
+    template = f"{DETAIL}#test-result" if request.htmx else DETAIL
+    return render(request, template, context)
+
+
+@require_POST
+@administrator_required
+def redeliver(request: HttpRequest, destination_id: int, delivery_id: int) -> HttpResponse:
+    """Send a failed delivery again now, with the same webhook-id."""
+    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.for_tenant(request.tenant).filter(destination=found), pk=delivery_id
+    )
+    try:
+        attempt = actions.redeliver(delivery=delivery, by=request.user, ip=get_client_ip(request))
+    except actions.ActionRefused as refusal:
+        return _refuse(request, str(refusal), to=_destination_url(request, found))
+    outcome = f"status {attempt.status_code}" if attempt.status_code else attempt.error
+    message = (
+        f"Sent {delivery.webhook_id} again: {'delivered' if attempt.succeeded else 'failed'} ({outcome})."
+    )
+    if request.htmx:
+        return render(
+            request, f"{DETAIL}#delivery-log", _destination_context(request, found, log_note=message)
+        )
+    (messages.success if attempt.succeeded else messages.error)(request, message)
+    return redirect(_destination_url(request, found))
