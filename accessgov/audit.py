@@ -12,6 +12,12 @@ class Action(models.TextChoices):
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_DELETED = "api_key.deleted", "API key deleted"
     # Third-Party Tokens (tokens app)
+    TOKEN_CREATED = "token.created", "Third-party token created"
+    TOKEN_UPDATED = "token.updated", "Third-party token changed"
+    TOKEN_REVOKED = "token.revoked", "Third-party token revoked"
+    TOKEN_SECRET_REGENERATED = "token.secret_regenerated", "Third-party token secret regenerated"
+    TOKEN_REINSTATED = "token.reinstated", "Third-party token reinstated"
+    TOKEN_PURGED = "token.purged", "Revoked third-party tokens deleted"
     # Webhook API (webhooks app)
     WEBHOOK_DOMAIN_ADDED = "domain.added", "Approved webhook domain added"
     WEBHOOK_DOMAIN_REMOVED = "domain.removed", "Approved webhook domain removed"

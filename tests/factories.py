@@ -94,6 +94,53 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     action = "api_key.created"
 
 
+from datetime import timedelta  # noqa: E402  (appended with the factory that needs it)
+
+
+class ThirdPartyTokenFactory(factory.django.DjangoModelFactory):
+    """A third-party token; the raw secret is on the instance as `secret` (tests only).
+
+    Traits: revoked=True (revoked now), expired=True, scheduled=True, selected_organizations=True.
+    """
+
+    class Meta:
+        model = "tokens.ThirdPartyToken"
+
+    class Params:
+        revoked = factory.Trait(revoked_at=factory.LazyFunction(timezone.now))
+        expired = factory.Trait(
+            starts_at=factory.LazyFunction(lambda: timezone.now() - timedelta(days=10)),
+            expires_at=factory.LazyFunction(lambda: timezone.now() - timedelta(days=1)),
+        )
+        scheduled = factory.Trait(starts_at=factory.LazyFunction(lambda: timezone.now() + timedelta(days=1)))
+        selected_organizations = factory.Trait(all_organizations=False)
+
+    tenant = factory.SubFactory(TenantFactory)
+    token_id = factory.Sequence(lambda n: f"agt_{n:012d}")
+    name = factory.Sequence(lambda n: f"Script {n}")
+    secret = factory.LazyFunction(lambda: keys.generate_secret(keys.TOKEN_SECRET_PREFIX))
+    digest = factory.LazyAttribute(lambda o: keys.digest_secret(o.secret))
+    pepper_id = factory.LazyFunction(keys.current_pepper_id)
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    expires_at = None
+    permissions = factory.LazyFunction(lambda: ["Me.Read"])
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyAttribute(lambda o: o.created_at)
+    secret_set_at = factory.LazyAttribute(lambda o: o.created_at)
+
+    @classmethod
+    def _create(cls, model_class, *args, secret: str, **kwargs):
+        token = super()._create(model_class, *args, **kwargs)
+        token.secret = secret
+        return token
+
+    @classmethod
+    def _build(cls, model_class, *args, secret: str, **kwargs):
+        token = super()._build(model_class, *args, **kwargs)
+        token.secret = secret
+        return token
+
+
 # Webhook API (webhooks app)
 from webhooks import signing as webhook_signing  # noqa: E402
 from webhooks.models import (  # noqa: E402

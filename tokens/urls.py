@@ -1,3 +1,14 @@
+from django.urls import path
+
+from tokens import views
+
 app_name = "tokens"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.list_tokens, name="list_tokens"),
+    path("new/", views.create_token, name="create_token"),
+    path("<int:pk>/", views.show_token, name="show_token"),
+    path("<int:pk>/edit/", views.edit_token, name="edit_token"),
+    path("<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
+    path("<int:pk>/regenerate/", views.regenerate_secret, name="regenerate_secret"),
+]

@@ -1,0 +1,23 @@
+"""Fixtures of the tokens tests: a token-ready tenant and URL helpers."""
+
+import pytest
+
+from tests.factories import ThirdPartyTokenFactory
+
+
+@pytest.fixture
+def token(tenant, api_enabled):
+    """Return an active token of `tenant` (API access on) allowed to read Me and Organizations."""
+    return ThirdPartyTokenFactory(
+        tenant=tenant, name="PSA sync", permissions=["Me.Read", "Organizations.Read"]
+    )
+
+
+@pytest.fixture
+def other_token(other_tenant):
+    return ThirdPartyTokenFactory(tenant=other_tenant, name="Rival script")
+
+
+def tokens_url(slug: str = "acme", rest: str = "") -> str:
+    """Return the path of the Third-Party Tokens tab of tenant SLUG, plus REST."""
+    return f"/t/{slug}/settings/api/tokens/{rest}"

@@ -1,0 +1,241 @@
+"""Settings > API › Third-Party Tokens: list, Create Token, Details, Edit, Revoke, Regenerate Token Secret."""
+
+import base64
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accessgov.actions import ActionRefused, api_access_enabled
+from accessgov.catalogue import label_of
+from accessgov.clientip import get_client_ip
+from accessgov.forms import ConfirmForm
+from tenants.access import administrator_required
+from tenants.models import Organization
+from tokens import actions
+from tokens.forms import TokenFilterForm, TokenForm, format_allowlist
+from tokens.models import ThirdPartyToken, TokenStatus
+
+
+def _token_or_404(request: HttpRequest, pk: int) -> ThirdPartyToken:
+    return get_object_or_404(
+        ThirdPartyToken.objects.for_tenant(request.tenant).select_related(
+            "tenant", "created_by", "revoked_by"
+        ),
+        pk=pk,
+    )
+
+
+def _organization_names(request: HttpRequest, tokens: list[ThirdPartyToken]) -> dict[int, str]:
+    """Return the names of the organizations TOKENS are scoped to, in one query."""
+    wanted = {pk for token in tokens if not token.all_organizations for pk in token.organization_ids}
+    if not wanted:
+        return {}
+    return dict(
+        Organization.objects.for_tenant(request.tenant).filter(pk__in=wanted).values_list("pk", "name")
+    )
+
+
+def _row(token: ThirdPartyToken, names: dict[int, str], now) -> dict:
+    found = [names[pk] for pk in token.organization_ids if pk in names]
+    return {
+        "token": token,
+        "status": token.status(now),
+        "status_text": token.describe_status(now),
+        "organizations": found,
+        # An organization deleted since: the token keeps no access to anything else because of it.
+        "deleted_organizations": len(token.organization_ids) - len(found),
+    }
+
+
+@require_GET
+@administrator_required
+def list_tokens(request: HttpRequest) -> HttpResponse:
+    """List the tenant's tokens, filtered by status and searched by name or token ID, newest first."""
+    now = timezone.now()
+    filters = TokenFilterForm(request.GET)
+    filters.is_valid()
+    status = filters.cleaned_data.get("status", "")
+    term = filters.cleaned_data.get("q", "")
+    tokens = ThirdPartyToken.objects.for_tenant(request.tenant).select_related("created_by")
+    if status:
+        tokens = tokens.with_status(status, now)
+    tokens = tokens.search(term).order_by("-created_at", "-pk")
+    page = Paginator(tokens, settings.ACCESSGOV_PAGE_SIZE).get_page(request.GET.get("page"))
+    names = _organization_names(request, page.object_list)
+    context = {
+        "tab": "tokens",
+        "filters": filters,
+        "page": page,
+        "rows": [_row(token, names, now) for token in page.object_list],
+        "query": urlencode({k: v for k, v in (("status", status), ("q", term)) if v}),
+        "filtered": bool(status or term),
+        "api_enabled": api_access_enabled(request.tenant),
+        "statuses": TokenStatus.choices,
+    }
+    if request.htmx:
+        return render(request, "tokens/token_list.html#token-list", context)
+    return render(request, "tokens/token_list.html", context)
+
+
+def _reveal(request: HttpRequest, token: ThirdPartyToken, secret: str, *, heading: str) -> HttpResponse:
+    credentials = base64.b64encode(f"{token.token_id}:{secret}".encode()).decode()
+    header = f"Authorization: Basic {credentials}"
+    context = {
+        "tab": "tokens",
+        "token": token,
+        "secret": secret,
+        "header": header,
+        "curl": f"curl --fail-with-body -H '{header}' https://{request.get_host()}/api/v1/Me",
+        "heading": heading,
+    }
+    return render(request, "tokens/token_reveal.html", context)
+
+
+def _form_page(request: HttpRequest, form: TokenForm, *, token: ThirdPartyToken | None, status: int = 200):
+    context = {
+        "tab": "tokens",
+        "form": form,
+        "token": token,
+        "api_enabled": api_access_enabled(request.tenant),
+        "organizations": Organization.objects.for_tenant(request.tenant).order_by("name", "pk"),
+        "selected_organizations": form.selected_organization_ids()
+        if form.is_bound
+        else set(form.initial.get("organizations") or []),
+    }
+    return render(request, "tokens/token_form.html", context, status=status)
+
+
+@never_cache
+@sensitive_variables("secret")
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def create_token(request: HttpRequest) -> HttpResponse:
+    """Show Create Token; on Create, make the token and show its secret in this response only."""
+    if request.method == "GET":
+        return _form_page(request, TokenForm(tenant=request.tenant), token=None)
+    form = TokenForm(request.POST, tenant=request.tenant)
+    if request.POST.get("preset") == "read-only":
+        return _form_page(request, form.with_read_only_preset(), token=None)
+    if not form.is_valid():
+        return _form_page(request, form, token=None, status=400)
+    try:
+        token, secret = actions.create_token(
+            tenant=request.tenant, terms=form.terms(), by=request.user, ip=get_client_ip(request)
+        )
+    except ActionRefused as refusal:
+        form.add_error(None, str(refusal))
+        return _form_page(request, form, token=None, status=400)
+    return _reveal(request, token, secret, heading=f"Token “{token.name}” created")
+
+
+@require_GET
+@administrator_required
+def show_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a token's Details and Authorization, with Edit, Revoke and Regenerate Token Secret."""
+    token = _token_or_404(request, pk)
+    now = timezone.now()
+    names = _organization_names(request, [token])
+    context = {
+        "tab": "tokens",
+        "row": _row(token, names, now),
+        "token": token,
+        "allowlist": format_allowlist(token.allowed_ips).splitlines(),
+        "permissions": [(p, label_of(p)) for p in token.permissions],
+        "can_reinstate": token.can_be_reinstated(now),
+    }
+    return render(request, "tokens/token_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def edit_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a token's details and authorization (never its ID or secret); each change is audited."""
+    token = _token_or_404(request, pk)
+    if token.revoked_at is not None:
+        messages.error(
+            request, f"“{token.name}” is revoked. Reinstate it with “Regenerate Token Secret” to edit it."
+        )
+        return redirect("tokens:show_token", tenant_slug=request.tenant.slug, pk=token.pk)
+    if request.method == "GET":
+        return _form_page(request, TokenForm(tenant=request.tenant, instance=token), token=token)
+    form = TokenForm(request.POST, tenant=request.tenant, instance=token)
+    if request.POST.get("preset") == "read-only":
+        return _form_page(request, form.with_read_only_preset(), token=token)
+    if not form.is_valid():
+        return _form_page(request, form, token=token, status=400)
+    try:
+        changed = actions.update_token(
+            token=token, terms=form.terms(), by=request.user, ip=get_client_ip(request)
+        )
+    except ActionRefused as refusal:
+        form.add_error(None, str(refusal))
+        return _form_page(request, form, token=token, status=400)
+    if changed:
+        messages.success(request, f"Saved the changes to “{form.cleaned_data['name']}”.")
+    else:
+        messages.info(request, "Nothing changed.")
+    return redirect("tokens:show_token", tenant_slug=request.tenant.slug, pk=token.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask for confirmation, then revoke a token so it stops working at once."""
+    token = _token_or_404(request, pk)
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.revoke_token(token=token, by=request.user, ip=get_client_ip(request))
+        except ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(
+                request,
+                f"“{token.name}” is revoked and stopped working. It will be deleted on "
+                f"{token.deleted_on():%Y-%m-%d} unless you reinstate it with “Regenerate Token Secret”.",
+            )
+        return redirect("tokens:show_token", tenant_slug=request.tenant.slug, pk=token.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "tokens/revoke_token.html", {"tab": "tokens", "token": token, "form": form}, status=status
+    )
+
+
+@never_cache
+@sensitive_variables("secret")
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def regenerate_secret(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask for confirmation, then give a token a new secret (reinstating it within its grace)."""
+    token = _token_or_404(request, pk)
+    now = timezone.now()
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, secret, reinstated = actions.regenerate_secret(
+                token=token, by=request.user, ip=get_client_ip(request)
+            )
+        except ActionRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("tokens:show_token", tenant_slug=request.tenant.slug, pk=token.pk)
+        heading = f"Token “{token.name}” reinstated" if reinstated else f"New secret for “{token.name}”"
+        return _reveal(request, token, secret, heading=heading)
+    context = {
+        "tab": "tokens",
+        "token": token,
+        "form": form,
+        "revoked": token.revoked_at is not None,
+        "can_reinstate": token.can_be_reinstated(now),
+        "status_text": token.describe_status(now),
+    }
+    return render(
+        request, "tokens/regenerate_secret.html", context, status=400 if request.method == "POST" else 200
+    )
