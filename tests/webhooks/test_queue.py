@@ -211,3 +211,22 @@ def test_turning_api_access_off_still_announces_it_and_nothing_after(
     with django_capture_on_commit_callbacks(execute=True):
         record_event(tenant=tenant, actor=admin_user, action=Action.WEBHOOK_DOMAIN_ADDED)
     assert not WebhookDelivery.objects.filter(event_type="domain.added").exists()
+
+
+def test_the_event_announcing_api_access_off_is_still_delivered(tenant, destination, receiver, sender):
+    ApiUser.objects.filter(tenant=tenant).update(is_active=False)
+    [delivery] = events.queue_deliveries(tenant=tenant, event_type="api_access.disabled", data={})
+    queue.deliver_due(sender=sender)
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SUCCEEDED
+    assert receiver.received[0].payload["type"] == "api_access.disabled"
+
+
+def test_the_loopback_setting_is_off_by_default(settings):
+    from webhooks.delivery import loopback_allowed, sender_from_settings
+
+    assert not hasattr(settings, "ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY") or not (
+        settings.ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY
+    )
+    assert not loopback_allowed()
+    assert not sender_from_settings().allow_loopback

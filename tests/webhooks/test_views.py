@@ -413,3 +413,14 @@ def test_turning_api_access_off_leaves_the_lists_readable_but_refuses_changes(
     assert destination.signing_secret not in response.text
     response = admin_client.post(URL + f"destinations/{destination.pk}/test/", follow=True)
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_destination_that_does_not_receive_test_events_gets_none(
+    admin_client, tenant, destination, receiver
+):
+    WebhookDestination.objects.filter(pk=destination.pk).update(events=["notify"])
+    page = admin_client.get(URL + f"destinations/{destination.pk}/")
+    assert "does not receive test events" in page.text and "Send test event</button>" not in page.text
+    response = admin_client.post(URL + f"destinations/{destination.pk}/test/", follow=True)
+    assert "does not receive test events" in response.text
+    assert not WebhookDelivery.objects.exists() and receiver.received == []
