@@ -37,6 +37,7 @@ elif not SECRET_KEY or not KEY_PEPPER:
         "DJANGO_SECRET_KEY and ACCESSGOV_KEY_PEPPER must be set when DJANGO_DEBUG is off "
         "(generate each with: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
     )
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 # The pepper ID is stored beside every digest so that a new pepper can be introduced while
 # digests made with an older one keep verifying (docs/operations.md, "Pepper rotation").
 KEY_PEPPER_ID = os.environ.get("ACCESSGOV_KEY_PEPPER_ID", "1")
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accessgov.apimiddleware.ApiEdgeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -199,7 +201,38 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
+
+def parse_tiers(name: str, default: str) -> list[tuple[int, ...]]:
+    """Return 'A/B/C,A/B/C' from the environment variable NAME as a list of integer tuples."""
+    raw = os.environ.get(name, default)
+    try:
+        return [tuple(int(part) for part in item.split("/")) for item in raw.split(",") if item.strip()]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must look like {default!r}") from error
+
+
 # Product rules.
+# REST API rate limits per credential: (requests, window seconds), every window at once. The key is
+# the endpoint's permission from accessgov/catalogue.py; "default" applies to the others.
+ACCESSGOV_API_RATE_LIMITS = {
+    "default": parse_tiers("ACCESSGOV_API_DEFAULT_RATE", "3600/3600"),
+    "Notify.Send": parse_tiers("ACCESSGOV_API_NOTIFY_RATE", "10/5,50/60,200/300,500/3600,2000/86400"),
+}
+# Failed requests per client IP: (failures, window seconds, block seconds). The seed's older tiers
+# are "30/60/60,100/300/300,300/3600/3600,1000/86400/86400".
+ACCESSGOV_API_FAILURE_TIERS = parse_tiers("ACCESSGOV_API_FAILURE_TIERS", "100/60/60,2000/3600/3600")
+# How long an app server may reuse a verified credential without asking the database (Redis only;
+# every change to a credential or to API access invalidates it at once through Redis).
+ACCESSGOV_CREDENTIAL_CACHE_SECONDS = int(os.environ.get("ACCESSGOV_CREDENTIAL_CACHE_SECONDS", "30"))
+# Webhook sending (docs/webhooks.md). The loopback switch exists for the test suite and local demos
+# only: its name says so, and it never opens private or link-local ranges.
+ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY = env_bool(
+    "ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY"
+)
+ACCESSGOV_WEBHOOKS_EXTRA_CA_BUNDLE = os.environ.get("ACCESSGOV_WEBHOOKS_EXTRA_CA_BUNDLE", "")
+ACCESSGOV_WEBHOOKS_CONNECT_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_CONNECT_TIMEOUT", "5"))
+ACCESSGOV_WEBHOOKS_TOTAL_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_TOTAL_TIMEOUT", "10"))
+ACCESSGOV_WEBHOOKS_MAX_RESPONSE_BYTES = int(os.environ.get("ACCESSGOV_WEBHOOKS_MAX_RESPONSE_BYTES", "16384"))
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 ACCESSGOV_PAGE_SIZE = 25
 
@@ -209,5 +242,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # odata-query warns on every filter whose value type it cannot infer; the filter still works.
+        "odata_query": {"level": "ERROR"},
+    },
 }

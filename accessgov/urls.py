@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accessgov import views
+from accessgov import apidocs, views
+from accessgov.api import api
 
 settings_api = [
     path("", views.manage_api, name="manage_api"),
@@ -25,5 +26,8 @@ urlpatterns = [
     path("accounts/login/", views.login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("t/<slug:tenant_slug>/", include(tenant_urls)),
+    path("api/", apidocs.docs, name="api_docs"),
+    path("api/openapi.json", apidocs.schema, name="api_schema"),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -11,6 +11,7 @@ from tests.factories import (
     ApiUserFactory,
     MembershipFactory,
     OrganizationFactory,
+    PolicyVersionFactory,
     TenantFactory,
     UserFactory,
 )
@@ -40,8 +41,12 @@ def _empty_cache(request):
 
 @pytest.fixture
 def policy(db) -> PolicyVersion:
-    """Return the API Policy version the migrations publish."""
-    return PolicyVersion.objects.current()
+    """Return the API Policy version the migrations publish.
+
+    Transactional tests empty every table afterwards, the migration's row included, so it is
+    made again when missing.
+    """
+    return PolicyVersion.objects.current() or PolicyVersionFactory(version="1.0")
 
 
 @pytest.fixture

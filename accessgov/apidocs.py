@@ -1,0 +1,70 @@
+"""/api/ (the rendered API documentation) and /api/openapi.json (the schema)."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accessgov import catalogue, limits
+from accessgov.api import openapi_schema
+
+
+def _examples(method: str, path: str, base: str) -> dict[str, str]:
+    url = f"{base}/api/v1/{path}".replace("{organization_id}", "42")
+    body = method == "POST"
+    curl = f'curl -sS -u "$TOKEN_ID:$TOKEN_SECRET" -X {method} "{url}"'
+    if body:
+        curl += ' \\\n  -H "Content-Type: application/json" -d \'{"Message": "Backup finished"}\''
+    python = (
+        "import os\nimport requests\n\n"
+        f'response = requests.{method.lower()}(\n    "{url}",\n'
+        '    auth=(os.environ["TOKEN_ID"], os.environ["TOKEN_SECRET"]),\n'
+        + ('    json={"Message": "Backup finished"},\n' if body else "")
+        + "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json())"
+    )
+    powershell = (
+        '$pair = "$($env:TOKEN_ID):$($env:TOKEN_SECRET)"\n'
+        "$basic = [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($pair))\n"
+        f'Invoke-RestMethod -Method {method.title()} -Uri "{url}" `\n'
+        '  -Headers @{ Authorization = "Basic $basic" }'
+        + (' `\n  -ContentType "application/json" -Body \'{"Message": "Backup finished"}\'' if body else "")
+    )
+    return {"curl": curl, "Python": python, "PowerShell": powershell}
+
+
+@require_GET
+def docs(request: HttpRequest) -> HttpResponse:
+    """Render the API documentation from the OpenAPI schema, with examples."""
+    schema = openapi_schema()
+    base = f"https://{request.get_host()}"
+    by_path = {f"{endpoint.method} {endpoint.path}": endpoint for endpoint in catalogue.ENDPOINTS}
+    operations = []
+    for full_path, methods in schema["paths"].items():
+        path = full_path.removeprefix("/api/v1/")
+        for method, operation in methods.items():
+            endpoint = by_path.get(f"{method.upper()} {path.split('/{')[0]}")
+            permission = endpoint.permission if endpoint else ""
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "permission": permission,
+                    "limits": limits.windows_for(permission),
+                    "parameters": operation.get("parameters", []),
+                    "examples": _examples(method.upper(), path, base),
+                    "anchor": operation.get("operationId", path),
+                }
+            )
+    context = {
+        "operations": operations,
+        "base": base,
+        "failure_tiers": limits.failure_tiers(),
+    }
+    return render(request, "accessgov/api_docs.html", context)
+
+
+@require_GET
+def schema(request: HttpRequest) -> JsonResponse:
+    """Return the OpenAPI document."""
+    return JsonResponse(openapi_schema(), json_dumps_params={"indent": 2})

@@ -1,0 +1,93 @@
+"""The edge of /api/v1/: HTTPS only, JSON answers for everything, failure counting, limit headers."""
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from accessgov import limits
+from accessgov.clientip import get_client_ip
+
+API_PREFIX = "/api/v1/"
+
+STATUS_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _envelope(status: int, code: str, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse(
+        {"Meta": {"ResponseCode": status}, "Error": {"Code": code, "Message": message}}, status=status
+    )
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_enough(request: HttpRequest) -> bool:
+    """Return whether REQUEST may reach the API: HTTPS, or plain HTTP from loopback with DEBUG on."""
+    if request.is_secure():
+        return True
+    return settings.DEBUG and _is_loopback(request.META.get("REMOTE_ADDR", ""))
+
+
+class ApiEdgeMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        ip = get_client_ip(request)
+        if not secure_enough(request):
+            # Refused before the credentials are looked at, and never redirected: a client must not
+            # learn to send its secret over plain HTTP first.
+            response = _envelope(403, "https_required", "The API is served over HTTPS only. Use https://.")
+            limits.record_failure(ip)
+            return self._finish(request, response)
+        request.api_failure_counts = True
+        response = self.get_response(request)
+        if response.get("Content-Type", "").split(";")[0] != "application/json":
+            # Django answered (an unknown path, a wrong method, a crash): say it in the envelope.
+            if 400 <= response.status_code < 500 and (blocked := limits.blocked_for(ip)):
+                request.api_failure_counts = False
+                response = _envelope(
+                    429,
+                    "ip_blocked",
+                    f"Too many failed requests from your IP address. Try again in {blocked} seconds.",
+                    Retry_After=str(blocked),
+                )
+            else:
+                response = self._as_envelope(response)
+        if 400 <= response.status_code < 500 and getattr(request, "api_failure_counts", True):
+            limits.record_failure(ip)
+        return self._finish(request, response)
+
+    @staticmethod
+    def _as_envelope(response: HttpResponse) -> HttpResponse:
+        status = response.status_code
+        if status >= 500:
+            return _envelope(status, "internal_error", "Something went wrong on our side. Try again later.")
+        if status == 405:
+            allowed = response.get("Allow", "")
+            return _envelope(405, "method_not_allowed", f"Use one of: {allowed}.", Allow=allowed)
+        code = STATUS_CODES.get(status, "error")
+        message = (
+            "No such endpoint. The endpoints are listed at /api/." if status == 404 else "Request refused."
+        )
+        return _envelope(status, code, message)
+
+    @staticmethod
+    def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        gate = getattr(request, "api_gate", None)
+        if gate is not None and (tightest := gate.tightest) is not None:
+            response["RateLimit-Limit"] = str(tightest.window.limit)
+            response["RateLimit-Remaining"] = str(tightest.remaining)
+            response["RateLimit-Reset"] = str(tightest.reset_seconds)
+        response["Cache-Control"] = "no-store"
+        return response

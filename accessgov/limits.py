@@ -1,0 +1,366 @@
+"""Rate limits per credential, the failed-request blocker per client IP, and credential versions.
+
+All counters live in the shared cache so that every app server sees the same numbers:
+
+- with Redis (production, CI), each API request makes one round trip: a Lua script that checks the
+  IP block, checks and counts every window of the credential's limits at once (atomically: a
+  refused request consumes nothing), and reads the credential versions used by the per-process
+  credential cache (accessgov.apiauth);
+- with the embedded default (Django's database cache, one process), the same rules run under a
+  process lock.
+
+Rate limits are counted in fixed windows aligned to the clock (a window of 3,600 s starts on the
+hour): within one window no more than the limit passes, whatever the concurrency; across a window
+edge a client can spend the end of one window and the start of the next.
+
+Failures are counted in sliding windows (a log of timestamps), so 30 failures straddling a minute
+edge are still 30 failures in a minute. Reaching a tier's threshold blocks the IP for the tier's
+block time; a longer block in force is never shortened, and refused requests of a blocked IP are
+not counted (they would otherwise extend the block forever).
+
+When Redis cannot be reached the limits fail open (the API keeps answering, the outage is logged)
+and the credential cache is bypassed, so revocations still apply on the next request.
+"""
+
+import ipaddress
+import logging
+import math
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
+
+
+def _prefix() -> str:
+    # The cache's KEY_PREFIX keeps deployments (and concurrent test runs) sharing one Redis apart.
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:api:"
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class FailureTier:
+    threshold: int
+    seconds: int
+    block_seconds: int
+
+
+@dataclass(frozen=True)
+class WindowState:
+    window: Window
+    used: int
+    reset_seconds: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.window.limit - self.used, 0)
+
+
+@dataclass
+class GateResult:
+    """What the one round trip of a request found out."""
+
+    blocked_for: int = 0  # seconds the client IP stays blocked; 0 if it is not blocked
+    limited: bool = False  # a window of the credential's limits is used up; nothing was counted
+    windows: list[WindowState] = field(default_factory=list)
+    versions: tuple[str, str] | None = None  # (global, credential); None when unknown
+    available: bool = True  # False when the shared cache could not be reached
+
+    @property
+    def tightest(self) -> WindowState | None:
+        """Return the window with the fewest requests remaining (ties: the one that resets last)."""
+        if not self.windows:
+            return None
+        return min(self.windows, key=lambda state: (state.remaining, -state.reset_seconds))
+
+    @property
+    def retry_after(self) -> int:
+        """Return the seconds until every exhausted window has reset."""
+        exhausted = [state.reset_seconds for state in self.windows if state.remaining == 0]
+        return max(exhausted, default=1)
+
+
+def windows_for(permission: str | None) -> list[Window]:
+    """Return the rate-limit windows of the endpoint that needs PERMISSION."""
+    table = settings.ACCESSGOV_API_RATE_LIMITS
+    pairs = table.get(permission or "", table["default"])
+    return [Window(limit, seconds) for limit, seconds in pairs]
+
+
+def failure_tiers() -> list[FailureTier]:
+    """Return the configured failed-request tiers."""
+    return [FailureTier(*tier) for tier in settings.ACCESSGOV_API_FAILURE_TIERS]
+
+
+def ip_bucket(address: str) -> str:
+    """Return the unit an address is counted in: the IPv4 address, or the IPv6 /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _block_key(address: str) -> str:
+    return f"{_prefix()}block:{ip_bucket(address)}"
+
+
+def _counter_key(credential: str, bucket: str, window: Window, now: float) -> str:
+    return f"{_prefix()}rl:{credential}:{bucket}:{window.seconds}:{int(now // window.seconds)}"
+
+
+def _reset_seconds(window: Window, now: float) -> int:
+    return max(math.ceil((int(now // window.seconds) + 1) * window.seconds - now), 1)
+
+
+def _version_keys(credential: str) -> tuple[str, str]:
+    return f"{_prefix()}v:global", f"{_prefix()}v:cred:{credential}"
+
+
+GATE_SCRIPT = """
+local blocked = redis.call('PTTL', KEYS[1])
+if blocked > 0 then return {1, blocked} end
+local n = tonumber(ARGV[1])
+local versions = {redis.call('GET', KEYS[2]) or '0', redis.call('GET', KEYS[3]) or '0'}
+local counts = {}
+local limited = 0
+for i = 1, n do
+  local used = tonumber(redis.call('GET', KEYS[3 + i]) or '0')
+  if used >= tonumber(ARGV[1 + 2 * i - 1]) then limited = 1 end
+  counts[i] = used
+end
+if limited == 0 then
+  for i = 1, n do
+    counts[i] = redis.call('INCR', KEYS[3 + i])
+    if counts[i] == 1 then redis.call('PEXPIRE', KEYS[3 + i], ARGV[1 + 2 * i]) end
+  end
+end
+local out = {0, limited, versions[1], versions[2]}
+for i = 1, n do out[4 + i] = counts[i] end
+return out
+"""
+
+FAILURE_SCRIPT = """
+local now = tonumber(ARGV[1])
+local member = ARGV[2]
+local block_for = 0
+local n = (#KEYS - 1)
+for i = 1, n do
+  local threshold = tonumber(ARGV[2 + 3 * (i - 1) + 1])
+  local window = tonumber(ARGV[2 + 3 * (i - 1) + 2])
+  local block = tonumber(ARGV[2 + 3 * (i - 1) + 3])
+  local key = KEYS[1 + i]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  redis.call('ZADD', key, now, member)
+  redis.call('ZREMRANGEBYRANK', key, 0, -(threshold + 1))
+  redis.call('PEXPIRE', key, window)
+  if redis.call('ZCARD', key) >= threshold and block > block_for then block_for = block end
+end
+if block_for > 0 then
+  local current = redis.call('PTTL', KEYS[1])
+  if current < block_for then redis.call('SET', KEYS[1], '1', 'PX', block_for) end
+end
+return block_for
+"""
+
+
+class RedisLimiter:
+    """Counters in Redis, one Lua script per question."""
+
+    def __init__(self, cache: RedisCache):
+        self.cache = cache
+        self._scripts: dict[str, object] = {}
+
+    def _client(self):
+        return self.cache._cache.get_client(None, write=True)
+
+    def _script(self, name: str, source: str):
+        if name not in self._scripts:
+            self._scripts[name] = self._client().register_script(source)
+        return self._scripts[name]
+
+    def gate(self, *, ip: str, credential: str, bucket: str, windows: list[Window], now: float) -> GateResult:
+        keys = [_block_key(ip), *_version_keys(credential)]
+        keys += [_counter_key(credential, bucket, window, now) for window in windows]
+        args: list[int] = [len(windows)]
+        for window in windows:
+            args += [window.limit, window.seconds * 1000]
+        reply = self._script("gate", GATE_SCRIPT)(keys=keys, args=args)
+        if int(reply[0]) == 1:
+            return GateResult(blocked_for=max(math.ceil(int(reply[1]) / 1000), 1))
+        states = [
+            WindowState(window, int(used), _reset_seconds(window, now))
+            for window, used in zip(windows, reply[4:], strict=True)
+        ]
+        versions = (_text(reply[2]), _text(reply[3]))
+        return GateResult(limited=int(reply[1]) == 1, windows=states, versions=versions)
+
+    def blocked_for(self, *, ip: str) -> int:
+        remaining = self._client().pttl(_block_key(ip))
+        return max(math.ceil(remaining / 1000), 1) if remaining and remaining > 0 else 0
+
+    def record_failure(self, *, ip: str, now: float) -> int:
+        tiers = failure_tiers()
+        bucket = ip_bucket(ip)
+        keys = [_block_key(ip)] + [f"{_prefix()}fail:{bucket}:{tier.seconds}" for tier in tiers]
+        args: list[object] = [int(now * 1000), f"{now:.6f}:{secrets.token_hex(4)}"]
+        for tier in tiers:
+            args += [tier.threshold, tier.seconds * 1000, tier.block_seconds * 1000]
+        return math.ceil(int(self._script("failure", FAILURE_SCRIPT)(keys=keys, args=args)) / 1000)
+
+    def versions(self, credential: str) -> tuple[str, str]:
+        values = self._client().mget(_version_keys(credential))
+        return (_text(values[0] or b"0"), _text(values[1] or b"0"))
+
+    def bump(self, credential: str | None) -> None:
+        global_key, credential_key = _version_keys(credential or "")
+        self._client().incr(credential_key if credential else global_key)
+
+    def reset(self) -> None:
+        client = self._client()
+        for key in client.scan_iter(match=f"{_prefix()}*", count=1000):
+            client.delete(key)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class CacheLimiter:
+    """The same rules on any Django cache, for the single-process embedded default."""
+
+    def __init__(self, cache):
+        self.cache = cache
+        self.lock = threading.Lock()
+
+    def gate(self, *, ip: str, credential: str, bucket: str, windows: list[Window], now: float) -> GateResult:
+        with self.lock:
+            blocked_until = self.cache.get(_block_key(ip))
+            if blocked_until and blocked_until > now:
+                return GateResult(blocked_for=max(math.ceil(blocked_until - now), 1))
+            keys = [_counter_key(credential, bucket, window, now) for window in windows]
+            used = [int(self.cache.get(key) or 0) for key in keys]
+            limited = any(count >= window.limit for count, window in zip(used, windows, strict=True))
+            if not limited:
+                used = [count + 1 for count in used]
+                for key, count, window in zip(keys, used, windows, strict=True):
+                    self.cache.set(key, count, _reset_seconds(window, now) + 1)
+            states = [
+                WindowState(window, count, _reset_seconds(window, now))
+                for window, count in zip(windows, used, strict=True)
+            ]
+            return GateResult(limited=limited, windows=states, versions=None)
+
+    def blocked_for(self, *, ip: str) -> int:
+        blocked_until = self.cache.get(_block_key(ip))
+        now = time.time()
+        return max(math.ceil(blocked_until - now), 1) if blocked_until and blocked_until > now else 0
+
+    def record_failure(self, *, ip: str, now: float) -> int:
+        with self.lock:
+            block_for = 0
+            for tier in failure_tiers():
+                key = f"{_prefix()}fail:{ip_bucket(ip)}:{tier.seconds}"
+                log = [stamp for stamp in (self.cache.get(key) or []) if stamp > now - tier.seconds]
+                log = (log + [now])[-tier.threshold :]
+                self.cache.set(key, log, tier.seconds)
+                if len(log) >= tier.threshold:
+                    block_for = max(block_for, tier.block_seconds)
+            if block_for:
+                current = self.cache.get(_block_key(ip)) or 0
+                if current < now + block_for:
+                    self.cache.set(_block_key(ip), now + block_for, block_for)
+            return block_for
+
+    def versions(self, credential: str) -> tuple[str, str] | None:
+        return None
+
+    def bump(self, credential: str | None) -> None:
+        """Nothing to do: without Redis there is no credential cache to invalidate."""
+
+    def reset(self) -> None:
+        self.cache.clear()
+
+
+_limiter: RedisLimiter | CacheLimiter | None = None
+
+
+def get_limiter() -> RedisLimiter | CacheLimiter:
+    """Return the limiter for the configured cache."""
+    global _limiter
+    cache = caches["default"]
+    if _limiter is None or _limiter.cache is not cache:
+        _limiter = RedisLimiter(cache) if isinstance(cache, RedisCache) else CacheLimiter(cache)
+    return _limiter
+
+
+def gate(*, ip: str, credential: str, permission: str | None, now: float | None = None) -> GateResult:
+    """Check the IP block and count one request of CREDENTIAL on the endpoint needing PERMISSION."""
+    now = time.time() if now is None else now
+    try:
+        return get_limiter().gate(
+            ip=ip,
+            credential=credential,
+            bucket=permission or "default",
+            windows=windows_for(permission),
+            now=now,
+        )
+    except Exception:  # noqa: BLE001 - any cache outage: fail open, documented in README
+        logger.exception("Rate-limit store unreachable; limits are not enforced for this request")
+        return GateResult(available=False)
+
+
+def blocked_for(ip: str) -> int:
+    """Return the seconds IP stays blocked (0: not blocked); 0 when the store is unreachable."""
+    try:
+        return get_limiter().blocked_for(ip=ip)
+    except Exception:  # noqa: BLE001
+        logger.exception("Rate-limit store unreachable; failed-request blocking is off for this request")
+        return 0
+
+
+def record_failure(ip: str, now: float | None = None) -> int:
+    """Count one failed request of IP; return the block it earned in seconds (0: none)."""
+    now = time.time() if now is None else now
+    try:
+        return get_limiter().record_failure(ip=ip, now=now)
+    except Exception:  # noqa: BLE001
+        logger.exception("Rate-limit store unreachable; a failed request was not counted")
+        return 0
+
+
+def credential_versions(credential: str) -> tuple[str, str] | None:
+    """Return the (global, credential) versions, or None when they cannot be had."""
+    try:
+        return get_limiter().versions(credential)
+    except Exception:  # noqa: BLE001
+        logger.exception("Rate-limit store unreachable; credential cache bypassed")
+        return None
+
+
+def bump_versions(*credentials: str, everything: bool = False) -> None:
+    """Tell every app server that these credentials (or, with EVERYTHING, all) changed."""
+    limiter = get_limiter()
+    try:
+        if everything:
+            limiter.bump(None)
+        for credential in credentials:
+            limiter.bump(credential)
+    except Exception:  # noqa: BLE001
+        logger.exception(
+            "Could not publish a credential change; other servers see it within the cache's lifetime"
+        )

@@ -1,0 +1,195 @@
+"""Rate limits and the failed-request blocker, on Redis and on the embedded database cache."""
+
+import os
+import threading
+import uuid
+
+import pytest
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
+from django.test import override_settings
+
+from accessgov import limits
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_limiter() -> limits.RedisLimiter:
+    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": f"limits-test-{uuid.uuid4().hex}"})
+    try:
+        cache._cache.get_client(None, write=True).ping()
+    except Exception:  # noqa: BLE001
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("Redis is not running here (CI always runs these)")
+    return limits.RedisLimiter(cache)
+
+
+def database_limiter() -> limits.CacheLimiter:
+    return limits.CacheLimiter(DatabaseCache("accessgov_cache", {}))
+
+
+@pytest.fixture(params=["redis", "database"])
+def limiter(request, db, settings):
+    made = redis_limiter() if request.param == "redis" else database_limiter()
+    prefix = f"limits-{uuid.uuid4().hex}"
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    yield made
+    if request.param == "redis":
+        made.reset()
+
+
+WINDOWS = [limits.Window(3, 60)]
+T0 = 1_800_000_000.0  # a whole number of minutes and hours since the epoch
+
+
+def test_a_window_lets_exactly_its_limit_through_and_refuses_without_counting(limiter):
+    results = [
+        limiter.gate(ip="192.0.2.1", credential="t:a", bucket="Me.Read", windows=WINDOWS, now=T0 + i)
+        for i in range(5)
+    ]
+    assert [r.limited for r in results] == [False, False, False, True, True]
+    assert [r.windows[0].remaining for r in results] == [2, 1, 0, 0, 0]
+    assert results[-1].windows[0].used == 3
+    assert results[0].windows[0].reset_seconds == 60
+
+
+def test_a_new_window_starts_afresh(limiter):
+    for i in range(3):
+        limiter.gate(ip="192.0.2.1", credential="t:a", bucket="x", windows=WINDOWS, now=T0 + i)
+    assert limiter.gate(ip="192.0.2.1", credential="t:a", bucket="x", windows=WINDOWS, now=T0 + 59).limited
+    assert not limiter.gate(
+        ip="192.0.2.1", credential="t:a", bucket="x", windows=WINDOWS, now=T0 + 60
+    ).limited
+
+
+def test_every_window_counts_at_once_and_the_tightest_is_reported(limiter):
+    windows = [limits.Window(2, 5), limits.Window(3, 60)]
+    states = [
+        limiter.gate(ip="ip", credential="t:n", bucket="Notify.Send", windows=windows, now=T0 + t)
+        for t in (0, 1, 2, 6, 7)
+    ]
+    assert [s.limited for s in states] == [False, False, True, False, True]
+    assert states[2].retry_after == 3  # the 5 s window resets first
+    assert states[4].tightest.window.seconds == 60
+    assert states[4].retry_after == 53
+
+
+def test_credentials_and_endpoints_have_separate_budgets(limiter):
+    for _ in range(3):
+        limiter.gate(ip="ip", credential="t:a", bucket="Me.Read", windows=WINDOWS, now=T0)
+    assert limiter.gate(ip="ip", credential="t:a", bucket="Me.Read", windows=WINDOWS, now=T0).limited
+    assert not limiter.gate(ip="ip", credential="t:b", bucket="Me.Read", windows=WINDOWS, now=T0).limited
+    assert not limiter.gate(
+        ip="ip", credential="t:a", bucket="Organizations.Read", windows=WINDOWS, now=T0
+    ).limited
+
+
+@override_settings(ACCESSGOV_API_FAILURE_TIERS=[(100, 60, 60), (2000, 3600, 3600)])
+def test_one_below_at_and_above_the_minute_tier(limiter):
+    for i in range(99):
+        assert limiter.record_failure(ip="198.51.100.1", now=T0 + i * 0.1) == 0
+    assert limiter.blocked_for(ip="198.51.100.1") == 0
+    assert limiter.record_failure(ip="198.51.100.1", now=T0 + 10) == 60  # the 100th
+    assert limiter.record_failure(ip="198.51.100.1", now=T0 + 10.1) == 60
+    assert (
+        limiter.gate(
+            ip="198.51.100.1", credential="t:a", bucket="x", windows=WINDOWS, now=T0 + 11
+        ).blocked_for
+        > 0
+    )
+
+
+@override_settings(
+    ACCESSGOV_API_FAILURE_TIERS=[(30, 60, 60), (100, 300, 300), (300, 3600, 3600), (1000, 86400, 86400)]
+)
+def test_the_seeds_older_four_tiers_are_expressible_and_failures_straddling_a_minute_edge_still_block(
+    limiter,
+):
+    for i in range(15):
+        limiter.record_failure(ip="198.51.100.2", now=T0 + 45 + i)  # 45 s .. 59 s of one minute
+    for i in range(14):
+        assert limiter.record_failure(ip="198.51.100.2", now=T0 + 60 + i) == 0  # the next minute
+    assert limiter.record_failure(ip="198.51.100.2", now=T0 + 74) == 60
+
+
+@override_settings(ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60), (5, 3600, 3600)])
+def test_a_longer_block_is_never_shortened(limiter):
+    for i in range(5):
+        limiter.record_failure(ip="198.51.100.3", now=T0 + i)
+    # The hour tier blocked for 3,600 s; a later minute-tier block must not cut it to 60 s.
+    limiter.record_failure(ip="198.51.100.3", now=T0 + 6)
+    assert limiter.blocked_for(ip="198.51.100.3") > 3000
+
+
+@override_settings(ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60)])
+def test_addresses_of_one_ipv6_64_share_a_bucket_and_mapped_ipv4_is_ipv4(limiter):
+    for suffix in ("1", "2", "ffff:1"):
+        limiter.record_failure(ip=f"2001:db8:1:2::{suffix}", now=T0)
+    assert limiter.blocked_for(ip="2001:db8:1:2:abcd::9") > 0
+    assert limiter.blocked_for(ip="2001:db8:1:3::1") == 0
+    assert limits.ip_bucket("::ffff:192.0.2.5") == "192.0.2.5"
+
+
+@pytest.fixture
+def shared_limiter(settings):
+    """The Redis limiter alone: concurrency is what several app servers bring, and they share Redis."""
+    made = redis_limiter()
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": uuid.uuid4().hex},
+    }
+    yield made
+    made.reset()
+
+
+@override_settings(ACCESSGOV_API_FAILURE_TIERS=[(1000, 60, 60)])
+def test_fifty_concurrent_failures_are_counted_exactly(shared_limiter):
+    limiter = shared_limiter
+    barrier = threading.Barrier(50)
+
+    def fail():
+        barrier.wait()
+        limiter.record_failure(ip="198.51.100.4", now=T0)
+
+    threads = [threading.Thread(target=fail) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert limiter._client().zcard(f"{limits._prefix()}fail:198.51.100.4:60") == 50
+
+
+def test_twenty_parallel_clients_never_pass_more_than_the_limit(shared_limiter):
+    limiter = shared_limiter
+    windows = [limits.Window(25, 3600)]
+    passed = []
+    barrier = threading.Barrier(20)
+
+    def client():
+        barrier.wait()
+        for _ in range(5):
+            if not limiter.gate(ip="ip", credential="t:par", bucket="x", windows=windows, now=T0).limited:
+                passed.append(1)
+
+    threads = [threading.Thread(target=client) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(passed) == 25
+
+
+def test_when_redis_is_unreachable_the_limits_fail_open_and_say_so(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    result = limits.gate(ip="192.0.2.9", credential="t:x", permission="Me.Read")
+    assert result.available is False
+    assert not result.limited and not result.blocked_for
+    assert limits.record_failure("192.0.2.9") == 0
+    assert limits.blocked_for("192.0.2.9") == 0
+    assert "Rate-limit store unreachable" in caplog.text
