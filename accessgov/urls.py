@@ -23,6 +23,7 @@ tenant_urls = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("t/<slug:tenant_slug>/", include(tenant_urls)),

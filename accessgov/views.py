@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -61,6 +61,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
             response["Retry-After"] = "60"
             return response
     return auth_views.LoginView.as_view(redirect_authenticated_user=True)(request)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Answer a load balancer's liveness probe: the process serves requests (no database touched)."""
+    return JsonResponse({"Status": "ok"})
 
 
 @require_GET
