@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, signals
 from django.db.models.functions import Lower
 
 from accessgov import keys
@@ -182,6 +182,16 @@ class ThirdPartyToken(models.Model):
         )
         if changed:
             self.revoked_at, self.revoked_by, self.updated_at = now, by, now
+            # A queryset UPDATE sends no signal; tell receivers (such as a cache of verified
+            # credentials) exactly what save() would have told them.
+            signals.post_save.send(
+                sender=type(self),
+                instance=self,
+                created=False,
+                update_fields=frozenset(["revoked_at", "revoked_by", "updated_at"]),
+                raw=False,
+                using=self._state.db,
+            )
         return bool(changed)
 
     revoke.alters_data = True

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.db.models.query import QuerySet
+from django.db.models.signals import post_delete
 from django.test.utils import CaptureQueriesContext
 
 from accessgov.models import AuditEvent
@@ -97,9 +98,23 @@ def test_each_tenant_purged_from_gets_one_audit_event_with_the_count(tenant, oth
 def test_every_batch_is_one_short_select_and_one_delete_statement(tenant):
     for _ in range(5):
         _revoked(tenant, ago=GRACE + timedelta(days=1))
-    with CaptureQueriesContext(connection) as captured:
-        summary = purge_revoked_tokens(now=NOW, batch_size=2)
+    # Even with delete receivers connected, no purged row is loaded into Python.
+    receiver = mock.Mock()
+    post_delete.connect(receiver, sender=ThirdPartyToken, dispatch_uid="test-purge-receiver")
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            summary = purge_revoked_tokens(now=NOW, batch_size=2)
+    finally:
+        post_delete.disconnect(sender=ThirdPartyToken, dispatch_uid="test-purge-receiver")
     assert (summary.tokens, summary.batches) == (5, 3)
+    receiver.assert_not_called()
+    token_queries = [
+        q["sql"]
+        for q in captured.captured_queries
+        if '"tokens_thirdpartytoken"' in q["sql"].split(" WHERE ")[0]
+    ]
+    # Find the tenant, then three batches of SELECT + DELETE, then look for a next tenant.
+    assert [sql.split()[0] for sql in token_queries] == ["SELECT"] + ["SELECT", "DELETE"] * 3 + ["SELECT"]
     deletes = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("DELETE")]
     assert len(deletes) == 3
     assert all('FROM "tokens_thirdpartytoken"' in sql for sql in deletes)
@@ -113,16 +128,16 @@ def test_every_batch_is_one_short_select_and_one_delete_statement(tenant):
 def test_a_run_killed_half_way_is_finished_by_the_next_run(tenant):
     for _ in range(5):
         _revoked(tenant, ago=GRACE + timedelta(days=1))
-    real_delete = QuerySet.delete
+    real_delete = QuerySet._raw_delete
     calls = {"n": 0}
 
-    def dying_delete(self):
+    def dying_delete(self, using):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt  # killed while deleting the second batch
-        return real_delete(self)
+        return real_delete(self, using)
 
-    with mock.patch.object(QuerySet, "delete", dying_delete), pytest.raises(KeyboardInterrupt):
+    with mock.patch.object(QuerySet, "_raw_delete", dying_delete), pytest.raises(KeyboardInterrupt):
         purge_revoked_tokens(now=NOW, batch_size=2)
     # The first batch was committed on its own; the second rolled back whole.
     assert ThirdPartyToken.objects.count() == 3
@@ -136,19 +151,19 @@ def test_a_run_killed_half_way_is_finished_by_the_next_run(tenant):
 def test_rows_deleted_meanwhile_by_another_run_are_not_counted_twice(tenant):
     for _ in range(4):
         _revoked(tenant, ago=GRACE + timedelta(days=1))
-    real_delete = QuerySet.delete
+    real_delete = QuerySet._raw_delete
     stolen = {}
 
-    def overlapping_delete(self):
+    def overlapping_delete(self, using):
         if not stolen:
             # Another run deletes one of this batch's rows between this run's SELECT and DELETE
             # (possible only where the database has no SELECT ... SKIP LOCKED).
             victim = ThirdPartyToken.objects.filter(pk__in=self.values("pk")).order_by("pk").first()
             stolen["pk"] = victim.pk
-            ThirdPartyToken.objects.filter(pk=victim.pk)._raw_delete(victim._state.db)
-        return real_delete(self)
+            real_delete(ThirdPartyToken.objects.filter(pk=victim.pk), using)
+        return real_delete(self, using)
 
-    with mock.patch.object(QuerySet, "delete", overlapping_delete):
+    with mock.patch.object(QuerySet, "_raw_delete", overlapping_delete):
         summary = purge_revoked_tokens(now=NOW, batch_size=2)
     assert summary.tokens == 3
     assert AuditEvent.objects.get(action="token.purged").details["count"] == 3

@@ -93,3 +93,23 @@ def test_the_factory_traits_give_the_status_they_name():
         assert ThirdPartyTokenFactory(expired=True).status(now) == TokenStatus.EXPIRED
         assert ThirdPartyTokenFactory(scheduled=True).status(now) == TokenStatus.SCHEDULED
         assert ThirdPartyTokenFactory().status(now) == TokenStatus.ACTIVE
+
+
+@pytest.mark.django_db
+def test_revoking_tells_save_receivers_what_changed_as_a_save_would():
+    from unittest import mock
+
+    from django.db.models.signals import post_save
+
+    token = ThirdPartyTokenFactory()
+    receiver = mock.Mock()
+    post_save.connect(receiver, sender=ThirdPartyToken, dispatch_uid="test-revoke-receiver")
+    try:
+        token.revoke(by=None, now=START)
+        token.revoke(by=None, now=START)  # already revoked: nothing changed, nothing to tell
+    finally:
+        post_save.disconnect(sender=ThirdPartyToken, dispatch_uid="test-revoke-receiver")
+    receiver.assert_called_once()
+    _, kwargs = receiver.call_args
+    assert kwargs["instance"] is token and kwargs["created"] is False
+    assert kwargs["update_fields"] == {"revoked_at", "revoked_by", "updated_at"}
