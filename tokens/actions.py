@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from accessgov.actions import ActionRefused
 from accessgov.audit import Action, record_event
@@ -86,6 +87,7 @@ def _duplicate_name(name: str) -> ActionRefused:
     )
 
 
+@sensitive_variables("secret")
 def create_token(
     *, tenant: Tenant, terms: TokenTerms, by, ip: str | None, now: datetime | None = None
 ) -> tuple[ThirdPartyToken, str]:
@@ -210,6 +212,7 @@ def revoke_token(*, token: ThirdPartyToken, by, ip: str | None, now: datetime | 
     )
 
 
+@sensitive_variables("secret")
 def regenerate_secret(
     *, token: ThirdPartyToken, by, ip: str | None, now: datetime | None = None
 ) -> tuple[ThirdPartyToken, str, bool]:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q, signals
 from django.db.models.functions import Lower
+from django.views.decorators.debug import sensitive_variables
 
 from accessgov import keys
 from tenants.models import Tenant, TenantOwnedQuerySet
@@ -162,6 +163,7 @@ class ThirdPartyToken(models.Model):
         """Return whether SECRET is this token's secret, compared in constant time."""
         return keys.digest_matches(secret, self.digest, self.pepper_id)
 
+    @sensitive_variables("secret")
     def set_secret(self, now: datetime) -> str:
         """Give the token a new secret (not saved) and return the raw value; only its digest is kept."""
         secret = keys.generate_secret(keys.TOKEN_SECRET_PREFIX)

@@ -85,6 +85,7 @@ def list_tokens(request: HttpRequest) -> HttpResponse:
     return render(request, "tokens/token_list.html", context)
 
 
+@sensitive_variables("secret", "credentials", "header", "context")
 def _reveal(request: HttpRequest, token: ThirdPartyToken, secret: str, *, heading: str) -> HttpResponse:
     credentials = base64.b64encode(f"{token.token_id}:{secret}".encode()).decode()
     header = f"Authorization: Basic {credentials}"

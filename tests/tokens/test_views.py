@@ -566,3 +566,34 @@ def test_a_script_in_a_name_or_description_is_escaped(admin_client, tenant, api_
         body = admin_client.get(tokens_url(rest=rest)).content.decode()
         assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
         assert 'href="javascript:' not in body
+
+
+def test_an_error_while_revealing_keeps_the_secret_out_of_the_error_report(admin_user, api_enabled, rf):
+    import sys
+    from unittest import mock
+
+    from django.views.debug import ExceptionReporter
+
+    from tokens import views
+
+    request = rf.post(tokens_url(rest="new/"), _valid_form())
+    request.user = admin_user
+
+    class Seen:  # keeps what it saw out of this test's own frame in the report
+        def __repr__(self) -> str:
+            return "Seen()"
+
+    seen = Seen()
+
+    def failing_render(request, template, context, *args, **kwargs):
+        seen.secret = context["secret"]
+        raise RuntimeError("template broke")
+
+    with mock.patch.object(views, "render", failing_render):
+        try:
+            views.create_token(request, tenant_slug="acme")
+        except RuntimeError:
+            report = ExceptionReporter(request, *sys.exc_info()).get_traceback_html()
+    assert seen.secret.startswith("agts_")
+    assert seen.secret not in report
+    assert "template broke" in report
