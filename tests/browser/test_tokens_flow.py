@@ -96,3 +96,24 @@ def test_admin_creates_revokes_and_reinstates_a_token(
         assert "ERR_CACHE_MISS" in str(error)
     expect(page.locator("#token-secret")).to_have_count(0)
     expect(page.get_by_text(new_secret)).to_have_count(0)
+
+
+def test_search_and_status_filter_update_the_list_in_place(
+    live_server, page, sign_in, tenant, admin_user, api_enabled
+):
+    from tests.factories import ThirdPartyTokenFactory
+
+    ThirdPartyTokenFactory(tenant=tenant, name="Alpha sync")
+    ThirdPartyTokenFactory(tenant=tenant, name="Beta export", revoked=True)
+    sign_in("acme-admin")
+    page.goto(f"{live_server.url}/t/acme/settings/api/tokens/")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("Search").fill("alpha")
+    expect(page.get_by_role("link", name="Beta export")).to_have_count(0)
+    expect(page.get_by_role("link", name="Alpha sync")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"q=alpha$"))
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Status").select_option("revoked")
+    expect(page.get_by_role("link", name="Alpha sync")).to_have_count(0)
+    expect(page.get_by_role("link", name="Beta export")).to_be_visible()
+    assert page.evaluate("window.notReloaded") is True  # htmx swapped the list; no page load
