@@ -98,13 +98,13 @@ def parse_authorization(header: str) -> PresentedCredential:
     raise CredentialError("unsupported_scheme", "Use HTTP Basic for tokens or Bearer for API keys.")
 
 
-def authenticate_api_key(presented: PresentedCredential) -> Principal:
-    """Return the principal of an API key, or raise CredentialError. One indexed query."""
-    api_key = (
-        ApiKey.objects.select_related("tenant", "tenant__api_user")
-        .filter(prefix=presented.identifier)
-        .first()
-    )
+def find_api_key(prefix: str) -> ApiKey | None:
+    """Return the key with PREFIX, its tenant and the tenant's API user, in one indexed query."""
+    return ApiKey.objects.select_related("tenant", "tenant__api_user").filter(prefix=prefix).first()
+
+
+def decide_api_key(api_key: ApiKey | None, presented: PresentedCredential) -> Principal:
+    """Return the principal of API_KEY as loaded (None: no such key), or raise CredentialError."""
     if api_key is None:
         keys.burn_equal_time(presented.secret)
         raise CredentialError(*INVALID)

@@ -209,6 +209,14 @@ class RedisLimiter:
         versions = (_text(reply[2]), _text(reply[3]))
         return GateResult(limited=int(reply[1]) == 1, windows=states, versions=versions)
 
+    def peek(self, *, ip: str, credential: str) -> tuple[int, tuple[str, str]]:
+        pipe = self._client().pipeline(transaction=False)
+        pipe.pttl(_block_key(ip))
+        pipe.mget(_version_keys(credential))
+        remaining, values = pipe.execute()
+        blocked = max(math.ceil(remaining / 1000), 1) if remaining and remaining > 0 else 0
+        return blocked, (_text(values[0] or b"0"), _text(values[1] or b"0"))
+
     def blocked_for(self, *, ip: str) -> int:
         remaining = self._client().pttl(_block_key(ip))
         return max(math.ceil(remaining / 1000), 1) if remaining and remaining > 0 else 0
@@ -221,10 +229,6 @@ class RedisLimiter:
         for tier in tiers:
             args += [tier.threshold, tier.seconds * 1000, tier.block_seconds * 1000]
         return math.ceil(int(self._script("failure", FAILURE_SCRIPT)(keys=keys, args=args)) / 1000)
-
-    def versions(self, credential: str) -> tuple[str, str]:
-        values = self._client().mget(_version_keys(credential))
-        return (_text(values[0] or b"0"), _text(values[1] or b"0"))
 
     def bump(self, credential: str | None) -> None:
         global_key, credential_key = _version_keys(credential or "")
@@ -265,6 +269,9 @@ class CacheLimiter:
             ]
             return GateResult(limited=limited, windows=states, versions=None)
 
+    def peek(self, *, ip: str, credential: str) -> tuple[int, None]:
+        return self.blocked_for(ip=ip), None
+
     def blocked_for(self, *, ip: str) -> int:
         blocked_until = self.cache.get(_block_key(ip))
         now = time.time()
@@ -285,9 +292,6 @@ class CacheLimiter:
                 if current < now + block_for:
                     self.cache.set(_block_key(ip), now + block_for, block_for)
             return block_for
-
-    def versions(self, credential: str) -> tuple[str, str] | None:
-        return None
 
     def bump(self, credential: str | None) -> None:
         """Nothing to do: without Redis there is no credential cache to invalidate."""
@@ -324,6 +328,17 @@ def gate(*, ip: str, credential: str, permission: str | None, now: float | None 
         return GateResult(available=False)
 
 
+def peek(ip: str, credential: str) -> tuple[int, tuple[str, str] | None]:
+    """Return how long IP stays blocked and CREDENTIAL's versions (None without Redis), in one trip."""
+    try:
+        return get_limiter().peek(ip=ip, credential=credential)
+    except Exception:  # noqa: BLE001
+        logger.exception(
+            "Rate-limit store unreachable; blocking and the credential cache are off for this request"
+        )
+        return 0, None
+
+
 def blocked_for(ip: str) -> int:
     """Return the seconds IP stays blocked (0: not blocked); 0 when the store is unreachable."""
     try:
@@ -341,15 +356,6 @@ def record_failure(ip: str, now: float | None = None) -> int:
     except Exception:  # noqa: BLE001
         logger.exception("Rate-limit store unreachable; a failed request was not counted")
         return 0
-
-
-def credential_versions(credential: str) -> tuple[str, str] | None:
-    """Return the (global, credential) versions, or None when they cannot be had."""
-    try:
-        return get_limiter().versions(credential)
-    except Exception:  # noqa: BLE001
-        logger.exception("Rate-limit store unreachable; credential cache bypassed")
-        return None
 
 
 def bump_versions(*credentials: str, everything: bool = False) -> None:

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest
 from ninja import Router, Schema
 
 from accessgov import odata
-from accessgov.api import ERRORS, ListMeta, MeMeta, governed, list_response
+from accessgov.api import ERRORS, ListMeta, MeMeta, governed, list_response, respond
 from accessgov.apiauth import Principal
 from tenants.models import Organization
 
@@ -60,4 +60,4 @@ def get_organization(request: HttpRequest, organization_id: int):
     organization = visible_organizations(request.auth).filter(pk=organization_id).first()
     if organization is None:
         raise Http404(f"No organization with Id {organization_id} is visible to this credential.")
-    return {"Data": _serialize(organization), "Meta": {"ResponseCode": 200}}
+    return respond({"Data": _serialize(organization), "Meta": {"ResponseCode": 200}})

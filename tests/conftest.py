@@ -5,6 +5,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
+from accessgov import credentials
 from accessgov.models import PolicyVersion
 from tenants.models import Role
 from tests.factories import (
@@ -26,6 +27,7 @@ def _empty_cache(request):
     The embedded default keeps the cache in the database, so it is only reachable (and only
     needs clearing) in tests that use the database.
     """
+    credentials.clear()
     cache = caches["default"]
     uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames)
     if not isinstance(cache, RedisCache) and not uses_db:

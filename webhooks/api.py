@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Schema
 
 from accessgov import odata
 from accessgov.actions import ActionRefused
-from accessgov.api import ERRORS, ApiError, ListMeta, MeMeta, governed, list_response
+from accessgov.api import ERRORS, ApiError, ListMeta, MeMeta, governed, list_response, respond
 from accessgov.apiauth import Principal
 from accessgov.clientip import get_client_ip
 from tenants.models import Tenant
@@ -84,4 +84,4 @@ def notify(request: HttpRequest, body: NotifyIn):
         )
     except ActionRefused as refusal:
         raise ApiError(400, "invalid_request", str(refusal)) from refusal
-    return Status(202, {"Data": {"DeliveriesQueued": queued}, "Meta": {"ResponseCode": 202}})
+    return respond({"Data": {"DeliveriesQueued": queued}, "Meta": {"ResponseCode": 202}}, status=202)

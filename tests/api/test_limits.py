@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.core.management import call_command
 from django.test import override_settings
 
 from accessgov import limits
@@ -26,6 +27,8 @@ def redis_limiter() -> limits.RedisLimiter:
 
 
 def database_limiter() -> limits.CacheLimiter:
+    # With REDIS_URL set the suite's database has no cache table yet; the embedded default has one.
+    call_command("createcachetable", "accessgov_cache")
     return limits.CacheLimiter(DatabaseCache("accessgov_cache", {}))
 
 

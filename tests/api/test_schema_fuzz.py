@@ -1,0 +1,53 @@
+"""schemathesis over /api/openapi.json: whatever it sends, the API never answers 5xx or HTML."""
+
+import base64
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from django.test import override_settings
+from hypothesis import HealthCheck, settings
+
+from accessgov import actions
+from tests.api.conftest import ALL_READ
+from tests.factories import OrganizationFactory, PolicyVersionFactory, ThirdPartyTokenFactory, UserFactory
+
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture
+def credential(db):
+    from accessgov.models import PolicyVersion
+    from tenants.models import Tenant
+
+    tenant = Tenant.objects.filter(slug="fuzz").first()
+    if tenant is None:
+        tenant = Tenant.objects.create(name="Fuzz", slug="fuzz")
+        version = PolicyVersion.objects.current() or PolicyVersionFactory(version="1.0")
+        actions.agree_to_policy(tenant=tenant, version=version, by=UserFactory(), ip=None)
+        OrganizationFactory(tenant=tenant, name="Contoso")
+    token = ThirdPartyTokenFactory(tenant=tenant, permissions=[*ALL_READ, "Notify.Send"])
+    return "Basic " + base64.b64encode(f"{token.token_id}:{token.secret}".encode()).decode()
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@override_settings(
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    ACCESSGOV_API_RATE_LIMITS={"default": [(1_000_000, 3600)], "Notify.Send": [(1_000_000, 3600)]},
+    ACCESSGOV_API_FAILURE_TIERS=[(1_000_000, 60, 60)],
+)
+def test_no_input_makes_the_api_fail_or_answer_outside_its_envelope(case, credential):
+    for headers in ({"Authorization": credential}, {}):
+        response = case.call(headers={**headers, "X-Forwarded-Proto": "https"})
+        assert response.status_code < 500, response.text
+        headers_seen = {name.lower(): value for name, value in response.headers.items()}
+        content_type = headers_seen["content-type"]
+        assert (content_type[0] if isinstance(content_type, list) else content_type).startswith(
+            "application/json"
+        )
+        body = response.json()
+        assert body["Meta"]["ResponseCode"] == response.status_code
+        if response.status_code >= 400:
+            assert body["Error"]["Code"] and body["Error"]["Message"]
