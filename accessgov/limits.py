@@ -104,6 +104,8 @@ def failure_tiers() -> list[FailureTier]:
 
 def ip_bucket(address: str) -> str:
     """Return the unit an address is counted in: the IPv4 address, or the IPv6 /64."""
+    if ":" not in address and address.count(".") == 3:
+        return address  # REMOTE_ADDR or a validated forwarded address: already a plain IPv4 address
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
