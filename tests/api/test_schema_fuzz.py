@@ -4,7 +4,9 @@ import base64
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 
@@ -16,7 +18,21 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_applicatio
 
 
 @pytest.fixture
-def credential(db):
+def keep_test_connection():
+    """Keep Django from closing the test's database connection at the end of each WSGI request.
+
+    schemathesis calls the real WSGI application, which fires request_finished; as Django's own
+    test client does, the handler that closes connections is detached for the test.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def credential(db, keep_test_connection):
     from accessgov.models import PolicyVersion
     from tenants.models import Tenant
 
