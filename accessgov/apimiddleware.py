@@ -5,7 +5,9 @@ import ipaddress
 from django.conf import settings
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
+from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 
 from accessgov import limits
 from accessgov.clientip import get_client_ip
@@ -13,6 +15,8 @@ from accessgov.clientip import get_client_ip
 API_PREFIX = "/api/v1/"
 
 STATUS_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+# How long a client is asked to wait while the database is unreachable.
+DATABASE_RETRY_AFTER = "15"
 
 
 def _envelope(status: int, code: str, message: str, **headers: str) -> JsonResponse:
@@ -36,6 +40,32 @@ def secure_enough(request: HttpRequest) -> bool:
     if request.is_secure():
         return True
     return settings.DEBUG and _is_loopback(request.META.get("REMOTE_ADDR", ""))
+
+
+def database_unreachable() -> bool:
+    """Return whether a database this request used failed and cannot be reached now.
+
+    Asked only after a 5xx: a connection that saw an error is probed (reconnecting if it never
+    connected), so a bug answers 500 while an outage answers 503.
+    """
+    for conn in connections.all(initialized_only=True):
+        if not conn.errors_occurred:
+            continue
+        try:
+            conn.ensure_connection()
+            if conn.is_usable():
+                continue
+        except DatabaseError:
+            pass
+        return True
+    return False
+
+
+def database_unavailable_page() -> HttpResponse:
+    """Return the console's friendly 503 page (rendered without the database or a request)."""
+    response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    response["Retry-After"] = DATABASE_RETRY_AFTER
+    return response
 
 
 class _ApiHandler(BaseHandler):
@@ -63,7 +93,11 @@ class ApiEdgeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path_info.startswith(API_PREFIX):
-            return self.get_response(request)
+            response = self.get_response(request)
+            if response.status_code >= 500 and database_unreachable():
+                # Whatever the view was doing ran in a transaction that never committed.
+                return database_unavailable_page()
+            return response
         ip = get_client_ip(request)
         if not secure_enough(request):
             # Refused before the credentials are looked at, and never redirected: a client must not
@@ -73,6 +107,13 @@ class ApiEdgeMiddleware:
             return self._finish(request, response)
         request.api_failure_counts = True
         response = self.api_handler.chain(request)
+        if response.status_code >= 500 and database_unreachable():
+            response = _envelope(
+                503,
+                "service_unavailable",
+                "The service is briefly unavailable; nothing was changed. Try again shortly.",
+                Retry_After=DATABASE_RETRY_AFTER,
+            )
         if response.get("Content-Type", "").split(";")[0] != "application/json":
             # Django answered (an unknown path, a wrong method, a crash): say it in the envelope.
             if 400 <= response.status_code < 500 and (blocked := limits.blocked_for(ip)):
