@@ -26,4 +26,12 @@ lint:
 test:
 	bin/bootstrap test
 	$(MAKE) --no-print-directory lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not ops" $(PYTEST_ARGS)
+	# Real servers (two gunicorns, a throwaway PostgreSQL and Redis, SIGKILLed cron jobs): their own step.
+	$(PY) -m pytest -m ops $(PYTEST_ARGS)
+
+# Every benchmark on the local PostgreSQL and Redis, then one table of figure, baseline and ratio
+# (about 4 minutes; BENCH_ARGS=--quick for about one). Full outputs land in var/bench/.
+bench:
+	bin/bootstrap bench
+	$(PY) bench/table.py $(BENCH_ARGS)

@@ -250,3 +250,92 @@ def test_purge_revoked_killed_mid_batch_is_finished_by_the_next_run_deleting_eac
     assert _rows(database, "SELECT count(*) FROM tokens_thirdpartytoken WHERE revoked_at IS NOT NULL") == 0
     assert _rows(database, "SELECT count(*) FROM tokens_thirdpartytoken") == len(seeded["tokens"])
     assert "Nothing to delete" in manage(env, "purge_revoked")
+
+
+WORKER = """
+import sys
+import django
+django.setup()
+from webhooks import delivery
+# The test's DNS: the receiver's name is on 127.0.0.1 (as the webhook tests' FakeDns answers).
+delivery.resolve_host = lambda host, port: ["127.0.0.1"]
+from django.core.management import call_command
+call_command("deliver_webhooks", "--once")
+"""
+
+
+def _slow_receiver(tmp_path, seconds: float):
+    """Start the webhook tests' HTTPS receiver, answering each delivery after SECONDS."""
+    from tests.webhooks.receiver import start_receiver
+
+    receiver, server = start_receiver(tmp_path, ["hooks.example.com"])
+    handler = server.RequestHandlerClass
+
+    class Slow(handler):
+        def do_POST(self):  # noqa: N802
+            time.sleep(seconds)
+            super().do_POST()
+
+    server.RequestHandlerClass = Slow
+    return receiver, server
+
+
+def test_deliver_webhooks_killed_mid_batch_logs_everything_it_sent_on_the_next_run(database, tmp_path):
+    receiver, server = _slow_receiver(tmp_path, 0.15)
+    try:
+        env = _env(
+            database,
+            None,
+            ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY="true",
+            ACCESSGOV_WEBHOOKS_EXTRA_CA_BUNDLE=receiver.ca_path,
+        )
+        seeded = _seed(env, tokens=1, deliveries=40, webhook_port=receiver.port)
+        receiver.secret = seeded["destination_secret"]
+        run = subprocess.Popen(
+            [PYTHON, "-c", WORKER],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            assert _until(lambda: len(receiver.received) >= 8, timeout=60, step=0.02)
+        finally:
+            stop_process(run, sig=signal.SIGKILL)
+        first_run = {r.headers["webhook-id"] for r in receiver.received}
+        assert 8 <= len(first_run) < 40, "killed too late to prove anything"
+        # Killed with deliveries claimed: their leases (2 minutes) must run out before another
+        # worker may take them. Let that time pass in the database rather than in the test.
+        with psycopg.connect(database) as conn:
+            leased = conn.execute(
+                "UPDATE webhooks_webhookdelivery SET lease_expires_at = now() - interval '1 second' "
+                "WHERE lease_expires_at IS NOT NULL"
+            ).rowcount
+        assert leased >= 1
+        finished = subprocess.run(
+            [PYTHON, "-c", WORKER], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert finished.returncode == 0, finished.stderr
+        with psycopg.connect(database) as conn:
+            states = dict(
+                conn.execute("SELECT state, count(*) FROM webhooks_webhookdelivery GROUP BY state").fetchall()
+            )
+            logged = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT d.webhook_id FROM webhooks_webhookattempt a JOIN webhooks_webhookdelivery d "
+                    "ON d.id = a.delivery_id WHERE a.succeeded"
+                ).fetchall()
+            }
+        assert states == {"succeeded": 40}, states
+        received = [r.headers["webhook-id"] for r in receiver.received]
+        # Every delivery the receiver got is logged as succeeded; none went out that is not in the log.
+        assert set(received) == logged
+        assert all(r.verified for r in receiver.received)
+        # At-least-once: the only repeats are deliveries the killed run had sent but not yet logged,
+        # and they carry the same webhook-id so that the receiver can drop them.
+        assert len(received) - len(set(received)) <= leased
+    finally:
+        server.shutdown()
+        server.server_close()
