@@ -60,15 +60,19 @@ def _find(presented: PresentedCredential) -> object | None:
     if presented.kind == "api_key":
         return apiauth.find_api_key(presented.identifier)
     return token_auth.find_token(presented.identifier)
+    if presented.kind == "oauth":
+        return apiauth.find_oauth_token(presented.secret)
 
 
 def _decide(record: object | None, presented: PresentedCredential, *, ip: str, permission: str) -> Principal:
     """Return the principal of RECORD (loaded now or cached) for this request, or raise ApiError."""
-    if presented.kind == "api_key":
-        try:
+    try:
+        if presented.kind == "api_key":
             return apiauth.decide_api_key(record, presented)
-        except CredentialError as error:
-            raise ApiError(error.status, error.code, error.message) from error
+        if presented.kind == "oauth":
+            return apiauth.decide_oauth_token(record, permission=permission, now=apiauth.now())
+    except CredentialError as error:
+        raise ApiError(error.status, error.code, error.message) from error
     decision = token_auth.decide_token(record, secret=presented.secret, client_ip=ip, permission=permission)
     if decision.reason == token_auth.Refusal.PERMISSION_MISSING:
         raise ApiError(
@@ -94,6 +98,7 @@ def _decide(record: object | None, presented: PresentedCredential, *, ip: str, p
         expires_at=token.expires_at,
         record=token,
     )
+        rate_key=presented.cache_key,
 
 
 def _blocked(seconds: int) -> ApiError:
@@ -147,9 +152,10 @@ class Governed(AuthBase):
         # Versions are read before the row, so a change committed after this read is seen next time.
         record = _find(presented)
         principal = _decide(record, presented, ip=ip, permission=self.permission)
-        credentials.put(cache_key, record, versions)
+        if presented.cacheable:
+            credentials.put(cache_key, record, versions)
         if gate is None:
-            gate = limits.gate(ip=ip, credential=cache_key, permission=self.permission)
+            gate = limits.gate(ip=ip, credential=principal.rate_key, permission=self.permission)
         return self._admit(request, principal, gate, ip=ip)
 
     def _admit(
@@ -174,6 +180,8 @@ def _record_use(principal: Principal, *, ip: str) -> None:
     if principal.kind == "ApiKey":
         apiauth.record_api_key_use(principal.record, ip=ip, now=now)
     else:
+    elif principal.kind == "TrustedApplication":
+        apiauth.record_oauth_use(principal.record, ip=ip, now=now)
         token_auth.record_token_use(principal.record, ip=ip, now=now)
 
 
@@ -494,7 +502,11 @@ def openapi_schema() -> dict:
             "scheme": "basic",
             "description": "A third-party token: TOKEN_ID as the user name, TOKEN_SECRET as the password.",
         },
-        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key of the tenant."},
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key of the tenant (agk_…), or a trusted application's OAuth access token (agat_…).",
+        },
     }
     for path in schema.get("paths", {}).values():
         for operation in path.values():

@@ -29,6 +29,9 @@ class Action(models.TextChoices):
     WEBHOOK_TEST_SENT = "webhook.test_sent", "Webhook test event sent"
     WEBHOOK_REDELIVERED = "webhook.redelivered", "Webhook delivery sent again"
     WEBHOOK_NOTIFICATION_SENT = "webhook.notification_sent", "Notification queued to webhook destinations"
+    # Trusted Applications
+    TRUSTED_APP_AUTHORIZED = "trusted_app.authorized", "Trusted application authorized"
+    TRUSTED_APP_REVOKED = "trusted_app.revoked", "Trusted application authorization revoked"
     # REST API
 
 

@@ -84,6 +84,9 @@ def _publish(*cache_keys: str, everything: bool = False) -> None:
 # conditional UPDATE and sends post_save itself for this reason. Purged
 # tokens need nothing: they were revoked first, and a cached revoked token is refused anyway (and
 # a post_delete receiver would make Django load every purged row into Python).
+# Trusted applications' OAuth access tokens are never cached (PresentedCredential.cacheable), so
+# revoking an authorization or a token, or an expiry, needs no receiver here: each request asks
+# the database.
 
 
 def _token_changed(sender, instance, **kwargs) -> None:

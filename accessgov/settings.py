@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_ratelimit",
+    "oauth2_provider",
     "tenants",
     "accessgov",
     "tokens",
@@ -235,6 +236,55 @@ ACCESSGOV_WEBHOOKS_TOTAL_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_TOTA
 ACCESSGOV_WEBHOOKS_MAX_RESPONSE_BYTES = int(os.environ.get("ACCESSGOV_WEBHOOKS_MAX_RESPONSE_BYTES", "16384"))
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 ACCESSGOV_PAGE_SIZE = 25
+
+# Trusted Applications (docs/trusted-apps.md): django-oauth-toolkit as the OAuth 2.0 provider.
+# Authorization code with PKCE S256 only; every RFC 9700 gate on, so plain PKCE, the implicit and
+# password grants and tokens in query strings are refused, and only SHA-256 checksums of access
+# and refresh tokens are stored. Scopes are the endpoint catalogue's permissions.
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # A replayed refresh token revokes its whole family (a stolen token is detected on reuse).
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "ALLOWED_SCHEMES": ["https"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("ACCESSGOV_OAUTH_ACCESS_TOKEN_SECONDS", "3600")),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": int(os.environ.get("ACCESSGOV_OAUTH_REFRESH_TOKEN_SECONDS", "2592000")),
+    # Consent is asked every time: an administrator sees what is granted before each authorization.
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "SCOPES": {
+        "Me.Read": "Me.Read",
+        "Organizations.Read": "Organizations.Read",
+        "WebhookDomains.Read": "WebhookDomains.Read",
+        "AuditEvents.Read": "AuditEvents.Read",
+        "RateLimits.Read": "RateLimits.Read",
+        "Notify.Send": "Notify.Send",
+    },
+    "SCOPES_BACKEND_CLASS": "accessgov.trusted.CatalogueScopes",
+    "OAUTH2_VALIDATOR_CLASS": "accessgov.trusted.TenantOAuth2Validator",
+    # Typed, checksummed tokens (agat_/agrt_), recognisable when leaked, like API keys.
+    "ACCESS_TOKEN_GENERATOR": "accessgov.trusted.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "accessgov.trusted.generate_refresh_token",
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+}
+# DOT's stock models, named so that migrations pointing at them resolve (they are swappable).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from oauth2_provider import views as oauth_views
 
-from accessgov import apidocs, views
+from accessgov import apidocs, trusted_views, views
 from accessgov.api import api
 
 settings_api = [
@@ -13,6 +14,9 @@ settings_api = [
     path("keys/<int:key_id>/delete/", views.delete_api_key, name="delete_api_key"),
     path("activity/", views.activity, name="activity"),
     path("tokens/", include("tokens.urls")),
+    path("trusted-apps/", trusted_views.trusted_apps, name="trusted_apps"),
+    path("trusted-apps/authorize/", trusted_views.consent, name="authorize_trusted_app"),
+    path("trusted-apps/<int:pk>/revoke/", trusted_views.revoke_authorization, name="revoke_trusted_app"),
     path("webhooks/", include("webhooks.urls")),
 ]
 
@@ -27,6 +31,10 @@ urlpatterns = [
     path("accounts/login/", views.login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("t/<slug:tenant_slug>/", include(tenant_urls)),
+    # OAuth 2.0 for trusted applications: only what the flow needs, none of DOT's management pages.
+    path("o/authorize/", trusted_views.choose_tenant, name="oauth_authorize"),
+    path("o/token/", oauth_views.TokenView.as_view(), name="oauth_token"),
+    path("o/revoke_token/", oauth_views.RevokeTokenView.as_view(), name="oauth_revoke_token"),
     path("api/", apidocs.docs, name="api_docs"),
     path("api/openapi.json", apidocs.schema, name="api_schema"),
     path("api/v1/", api.urls),

@@ -204,3 +204,56 @@ class WebhookAttemptFactory(factory.django.DjangoModelFactory):
     started_at = factory.LazyFunction(timezone.now)
     status_code = 200
     succeeded = True
+
+
+# Trusted Applications (accessgov.trusted)
+from oauth2_provider.models import Application as OAuthApplication  # noqa: E402
+
+from accessgov.models import TrustedApplication, TrustedApplicationAuthorization  # noqa: E402
+
+OAUTH_CLIENT_SECRET = "test-client-secret-" + "s" * 40
+OAUTH_REDIRECT_URI = "https://app.example.com/callback"
+
+
+class OAuthApplicationFactory(factory.django.DjangoModelFactory):
+    """A DOT application for the authorization code flow; its raw secret is OAUTH_CLIENT_SECRET."""
+
+    class Meta:
+        model = OAuthApplication
+
+    name = factory.Sequence(lambda n: f"OAuth client {n}")
+    client_type = OAuthApplication.CLIENT_CONFIDENTIAL
+    authorization_grant_type = OAuthApplication.GRANT_AUTHORIZATION_CODE
+    redirect_uris = OAUTH_REDIRECT_URI
+    client_secret = OAUTH_CLIENT_SECRET
+    algorithm = ""
+
+
+class TrustedApplicationFactory(factory.django.DjangoModelFactory):
+    """A trusted application asking for Me.Read and Organizations.Read of organizations chosen at consent."""
+
+    class Meta:
+        model = TrustedApplication
+
+    name = factory.Sequence(lambda n: f"Trusted app {n}")
+    vendor = "Kaseya"
+    description = "Syncs tickets."
+    oauth_application = factory.SubFactory(OAuthApplicationFactory)
+    permissions = factory.LazyFunction(lambda: ["Me.Read", "Organizations.Read"])
+    all_organizations = False
+
+
+class TrustedApplicationAuthorizationFactory(factory.django.DjangoModelFactory):
+    """A tenant's authorization of a trusted application. Trait: revoked=True."""
+
+    class Meta:
+        model = TrustedApplicationAuthorization
+
+    class Params:
+        revoked = factory.Trait(revoked_at=factory.LazyFunction(timezone.now))
+
+    tenant = factory.SubFactory(TenantFactory)
+    application = factory.SubFactory(TrustedApplicationFactory)
+    authorized_at = factory.LazyFunction(timezone.now)
+    permissions = factory.LazyFunction(lambda: ["Me.Read"])
+    all_organizations = True
