@@ -59,9 +59,9 @@ def _find(presented: PresentedCredential) -> object | None:
     """Return the credential's row from the database (one indexed query), or None."""
     if presented.kind == "api_key":
         return apiauth.find_api_key(presented.identifier)
-    return token_auth.find_token(presented.identifier)
     if presented.kind == "oauth":
         return apiauth.find_oauth_token(presented.secret)
+    return token_auth.find_token(presented.identifier)
 
 
 def _decide(record: object | None, presented: PresentedCredential, *, ip: str, permission: str) -> Principal:
@@ -97,8 +97,8 @@ def _decide(record: object | None, presented: PresentedCredential, *, ip: str, p
         organization_ids=None if allowed is None else frozenset(allowed),
         expires_at=token.expires_at,
         record=token,
-    )
         rate_key=presented.cache_key,
+    )
 
 
 def _blocked(seconds: int) -> ApiError:
@@ -179,9 +179,9 @@ def _record_use(principal: Principal, *, ip: str) -> None:
     now = apiauth.now()
     if principal.kind == "ApiKey":
         apiauth.record_api_key_use(principal.record, ip=ip, now=now)
-    else:
     elif principal.kind == "TrustedApplication":
         apiauth.record_oauth_use(principal.record, ip=ip, now=now)
+    else:
         token_auth.record_token_use(principal.record, ip=ip, now=now)
 
 
