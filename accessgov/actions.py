@@ -2,6 +2,7 @@
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from accessgov import keys
 from accessgov.audit import Action, record_event
@@ -66,6 +67,7 @@ def disable_api_access(*, tenant: Tenant, by, ip: str | None) -> ApiUser:
     return api_user
 
 
+@sensitive_variables("raw")
 def issue_api_key(*, tenant: Tenant, name: str, by, ip: str | None) -> tuple[ApiKey, str]:
     """Create an API key named NAME for TENANT and return it with its raw value, shown once."""
     raw = keys.generate_secret(keys.API_KEY_PREFIX)

@@ -5,6 +5,7 @@ import logging
 from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -298,8 +299,12 @@ def respond(payload: dict, status: int = 200) -> JsonResponse:
 
 def list_response(request: HttpRequest, query: odata.ListQuery, serialize) -> JsonResponse:
     """Return the list envelope of QUERY's page, serialized by SERIALIZE."""
-    total = query.queryset.count()
-    rows = list(query.queryset[query.skip : query.skip + query.top]) if query.top else []
+    try:
+        total = query.queryset.count()
+        rows = list(query.queryset[query.skip : query.skip + query.top]) if query.top else []
+    except (OverflowError, DataError) as error:
+        # A number in $filter larger than the column holds: the client's mistake, not ours.
+        raise odata.ODataError("A value in $filter is out of range for its field.") from error
     has_more = query.skip + len(rows) < total
     return respond(
         {

@@ -3,6 +3,7 @@
 import ipaddress
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.db import DatabaseError, connections
@@ -10,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
 from accessgov import limits
-from accessgov.clientip import get_client_ip
+from accessgov.clientip import get_client_ip, is_trusted_proxy, trusted_proxies
 
 API_PREFIX = "/api/v1/"
 
@@ -36,9 +37,17 @@ def _is_loopback(address: str) -> bool:
 
 
 def secure_enough(request: HttpRequest) -> bool:
-    """Return whether REQUEST may reach the API: HTTPS, or plain HTTP from loopback with DEBUG on."""
+    """Return whether REQUEST may reach the API: HTTPS, or plain HTTP from loopback with DEBUG on.
+
+    Behind a TLS proxy (SECURE_PROXY_SSL_HEADER) the proxy's header is believed only from the
+    proxies listed in ACCESSGOV_TRUSTED_PROXIES, when that list is set: a client that reaches
+    the app server directly cannot claim HTTPS by sending the header itself.
+    """
     if request.is_secure():
-        return True
+        came_over_tls = request.META.get("wsgi.url_scheme") == "https"
+        if came_over_tls or not trusted_proxies():
+            return True
+        return is_trusted_proxy(request.META.get("REMOTE_ADDR", ""))
     return settings.DEBUG and _is_loopback(request.META.get("REMOTE_ADDR", ""))
 
 
@@ -99,6 +108,11 @@ class ApiEdgeMiddleware:
                 return database_unavailable_page()
             return response
         ip = get_client_ip(request)
+        try:
+            # The console answers a foreign Host with 400 through CommonMiddleware; so does the API.
+            request.get_host()
+        except DisallowedHost:
+            return self._finish(request, _envelope(400, "bad_host", "This host name is not served here."))
         if not secure_enough(request):
             # Refused before the credentials are looked at, and never redirected: a client must not
             # learn to send its secret over plain HTTP first.

@@ -14,7 +14,8 @@ def trusted_proxies() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ..
     return tuple(ipaddress.ip_network(item.strip()) for item in raw.split(",") if item.strip())
 
 
-def _is_trusted(address: str) -> bool:
+def is_trusted_proxy(address: str) -> bool:
+    """Return whether ADDRESS is one of ACCESSGOV_TRUSTED_PROXIES."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -30,11 +31,11 @@ def get_client_ip(request: HttpRequest) -> str:
     believed unless a configured proxy appended to it (attack catalogue case 32).
     """
     remote = request.META.get("REMOTE_ADDR", "")
-    if not trusted_proxies() or not _is_trusted(remote):
+    if not trusted_proxies() or not is_trusted_proxy(remote):
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     for candidate in reversed(forwarded):
-        if candidate and not _is_trusted(candidate):
+        if candidate and not is_trusted_proxy(candidate):
             try:
                 return str(ipaddress.ip_address(candidate))
             except ValueError:

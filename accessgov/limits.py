@@ -234,7 +234,9 @@ class RedisLimiter:
 
     def bump(self, credential: str | None) -> None:
         global_key, credential_key = _version_keys(credential or "")
-        self._client().incr(credential_key if credential else global_key)
+        # A fresh random value, never a counter: a counter restarted after an eviction or a flush
+        # could come back to the very value an app server cached, and its stale row would pass.
+        self._client().set(credential_key if credential else global_key, secrets.token_hex(8))
 
     def reset(self) -> None:
         client = self._client()

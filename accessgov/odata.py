@@ -5,9 +5,11 @@ allowed fields and functions, map PascalCase names to model fields, and let its 
 build the Q object.
 """
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.core.exceptions import FieldError, ValidationError
 from django.db.models import Q, QuerySet
 from odata_query import ast as odata_ast
 from odata_query import exceptions as odata_exceptions
@@ -35,9 +37,67 @@ class ListQuery:
     queryset: QuerySet
 
 
+# Which literals may be compared with a field of each kind; anything else is refused before SQL
+# (PostgreSQL would otherwise fail on, say, a date compared with a text column).
+LITERALS_FOR = {
+    "text": (odata_ast.String,),
+    "integer": (odata_ast.Integer,),
+    "datetime": (odata_ast.DateTime, odata_ast.Date),
+}
+KIND_OF = {
+    "CharField": "text",
+    "TextField": "text",
+    "SlugField": "text",
+    "GenericIPAddressField": "text",
+    "AutoField": "integer",
+    "BigAutoField": "integer",
+    "IntegerField": "integer",
+    "BigIntegerField": "integer",
+    "PositiveIntegerField": "integer",
+    "PositiveSmallIntegerField": "integer",
+    "DateTimeField": "datetime",
+}
+MAX_INTEGER = 2**63 - 1
+
+
 class _FieldCheck(NodeVisitor):
-    def __init__(self, fields: dict[str, str]):
+    def __init__(self, fields: dict[str, str], model=None):
         self.fields = fields
+        self.model = model
+
+    def _kind(self, name: str) -> str:
+        field = self.model._meta.get_field(self.fields[name])
+        return KIND_OF.get(field.get_internal_type(), "other")
+
+    def _check_operands(self, identifier, literal) -> None:
+        if self.model is None or not isinstance(identifier, odata_ast.Identifier):
+            return
+        self.visit(identifier)
+        if isinstance(literal, odata_ast.Null):
+            return
+        if not isinstance(literal, odata_ast._Literal):
+            raise ODataError(f"$filter must compare {identifier.name} with a value, not with an expression.")
+        kind = self._kind(identifier.name)
+        if not isinstance(literal, LITERALS_FOR.get(kind, (odata_ast._Literal,))):
+            wanted = {
+                "text": "a 'quoted string'",
+                "integer": "a whole number",
+                "datetime": "a date or date-time",
+            }
+            raise ODataError(f"$filter compares {identifier.name} with {wanted.get(kind, 'a value')}.")
+        if isinstance(literal, odata_ast.Integer) and abs(int(literal.val)) > MAX_INTEGER:
+            raise ODataError(f"$filter value for {identifier.name} is out of range.")
+
+    def visit_Compare(self, node) -> None:  # noqa: N802
+        left, right = node.left, node.right
+        if isinstance(right, odata_ast.Identifier) and not isinstance(left, odata_ast.Identifier):
+            left, right = right, left
+        if not isinstance(left, odata_ast.Identifier):
+            for side in (left, right):
+                if isinstance(side, odata_ast.Call):
+                    self.visit(side)  # names a function we do not offer, if it is one
+            raise ODataError("$filter comparisons need a field on one side, such as Name eq 'Contoso'.")
+        self._check_operands(left, right)
 
     def visit_Identifier(self, node: odata_ast.Identifier) -> None:  # noqa: N802 - visitor protocol
         if node.namespace or node.name not in self.fields:
@@ -51,11 +111,23 @@ class _FieldCheck(NodeVisitor):
             raise ODataError(
                 f"$filter cannot call '{node.func.name}'. Functions you can use: contains, startswith."
             )
-        for argument in node.args:
-            self.visit(argument)
+        if len(node.args) != 2:
+            raise ODataError(f"{node.func.name}() takes a field and a 'quoted string'.")
+        field, value = node.args
+        if not isinstance(field, odata_ast.Identifier):
+            raise ODataError(f"{node.func.name}() takes a field first.")
+        self.visit(field)
+        if self.model is not None and (
+            self._kind(field.name) != "text" or not isinstance(value, odata_ast.String)
+        ):
+            raise ODataError(f"{node.func.name}() works on text fields with a 'quoted string'.")
 
     def visit_Lambda(self, node) -> None:  # noqa: N802
         raise ODataError("$filter does not support any/all.")
+
+    def visit_Attribute(self, node) -> None:  # noqa: N802
+        # Name/Length or Tenant/Name would walk to another field or a related row.
+        raise ODataError("$filter cannot use paths such as Name/Something; use the fields themselves.")
 
     def generic_visit(self, node) -> None:
         for value in vars(node).values():
@@ -67,13 +139,16 @@ class _FieldCheck(NodeVisitor):
                         self.visit(item)
 
 
-def _parse_int(name: str, raw: str, *, minimum: int, maximum: int | None = None) -> int:
-    if not raw.isdigit():
+MAX_SKIP = 10_000_000
+
+
+def _parse_int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    # ASCII digits only ("²".isdigit() is true), and few enough that no database overflows.
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
         raise ODataError(f"{name} must be a whole number, not '{raw[:40]}'.")
     value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ODataError(f"{name} must be {bound}.")
+    if value < minimum or value > maximum:
+        raise ODataError(f"{name} must be between {minimum} and {maximum}.")
     return value
 
 
@@ -89,7 +164,7 @@ def parse_filter(raw: str, fields: dict[str, str], model) -> Q:
         raise ODataError("$filter is nested too deeply.") from error
     if tree is None:
         raise ODataError("$filter is empty.")
-    _FieldCheck(fields).visit(tree)
+    _FieldCheck(fields, model).visit(tree)
     tree = AliasRewriter(fields).visit(tree)
     try:
         result = AstToDjangoQVisitor(model).visit(tree)
@@ -124,12 +199,18 @@ def apply(queryset: QuerySet, params, fields: dict[str, str], default_order: lis
     if unknown:
         raise ODataError(f"Unknown query option {unknown[0]}. Supported: {', '.join(sorted(KNOWN_OPTIONS))}.")
     top = _parse_int("$top", params.get("$top", str(DEFAULT_TOP)), minimum=0, maximum=MAX_TOP)
-    skip = _parse_int("$skip", params.get("$skip", "0"), minimum=0)
+    skip = _parse_int("$skip", params.get("$skip", "0"), minimum=0, maximum=MAX_SKIP)
     count_raw = params.get("$count", "false").lower()
     if count_raw not in {"true", "false"}:
         raise ODataError("$count must be true or false.")
     if "$filter" in params:
-        queryset = queryset.filter(parse_filter(params["$filter"], fields, queryset.model))
+        condition = parse_filter(params["$filter"], fields, queryset.model)
+        try:
+            queryset = queryset.filter(condition)
+        except (FieldError, TypeError, ValueError, OverflowError, ValidationError, RecursionError) as error:
+            raise ODataError(
+                "$filter cannot be applied: a value does not fit its field, or it is nested too deeply."
+            ) from error
     ordering = parse_orderby(params["$orderby"], fields) if params.get("$orderby") else []
     # The primary key last, so pages never overlap or skip rows with equal sort values.
     pk = queryset.model._meta.pk.name
@@ -146,6 +227,7 @@ def next_link(path: str, params, query: ListQuery, returned: int, has_more: bool
     """Return the URL of the next page, or None on the last one."""
     if not has_more or query.top == 0:
         return None
-    kept = {key: value for key, value in params.items() if key != "$skip"}
+    # Only our own options: anything else a client put in the URL (say, a key) is not echoed back.
+    kept = {key: value for key, value in params.items() if key in KNOWN_OPTIONS and key != "$skip"}
     kept["$skip"] = str(query.skip + returned)
     return f"{path}?{urlencode(kept)}"

@@ -224,7 +224,7 @@ ACCESSGOV_API_RATE_LIMITS = {
 ACCESSGOV_API_FAILURE_TIERS = parse_tiers("ACCESSGOV_API_FAILURE_TIERS", "100/60/60,2000/3600/3600")
 # How long an app server may reuse a verified credential without asking the database (Redis only;
 # every change to a credential or to API access invalidates it at once through Redis).
-ACCESSGOV_CREDENTIAL_CACHE_SECONDS = int(os.environ.get("ACCESSGOV_CREDENTIAL_CACHE_SECONDS", "30"))
+ACCESSGOV_CREDENTIAL_CACHE_SECONDS = int(os.environ.get("ACCESSGOV_CREDENTIAL_CACHE_SECONDS", "10"))
 # Webhook sending (docs/webhooks.md). The loopback switch exists for the test suite and local demos
 # only: its name says so, and it never opens private or link-local ranges.
 ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY = env_bool(

@@ -173,7 +173,7 @@ def disable_api(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@sensitive_variables("raw_key")
+@sensitive_variables()  # every local: the new key also sits in `revealed` and the context
 @require_POST
 @administrator_required
 def create_api_key(request: HttpRequest) -> HttpResponse:

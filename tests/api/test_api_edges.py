@@ -39,6 +39,53 @@ def test_behind_a_trusted_tls_proxy_its_header_is_believed(client_, token):
     assert client_.get("/api/v1/Me", HTTP_X_FORWARDED_PROTO="https", **auth_header(token)).status_code == 200
 
 
+def test_a_foreign_host_header_gets_400_in_the_envelope(client_, token):
+    response = client_.get("/api/v1/Me", secure=True, HTTP_HOST="evil.com", **auth_header(token))
+    assert response.status_code == 400
+    assert response.json()["Error"]["Code"] == "bad_host"
+
+
+@override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+def test_with_trusted_proxies_listed_only_they_may_say_the_request_was_https(client_, token, monkeypatch):
+    from accessgov import clientip
+
+    monkeypatch.setenv("ACCESSGOV_TRUSTED_PROXIES", "10.0.0.2")
+    clientip.trusted_proxies.cache_clear()
+    try:
+        direct = client_.get(
+            "/api/v1/Me", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="198.51.100.7", **auth_header(token)
+        )
+        proxied = client_.get(
+            "/api/v1/Me",
+            HTTP_X_FORWARDED_PROTO="https",
+            HTTP_X_FORWARDED_FOR="127.0.0.1",
+            REMOTE_ADDR="10.0.0.2",
+            **auth_header(token),
+        )
+    finally:
+        clientip.trusted_proxies.cache_clear()
+    assert direct.status_code == 403
+    assert proxied.status_code == 200
+
+
+def test_the_client_ip_comes_from_x_forwarded_for_only_through_a_trusted_proxy(rf, monkeypatch):
+    from accessgov import clientip
+
+    monkeypatch.setenv("ACCESSGOV_TRUSTED_PROXIES", "10.0.0.0/24")
+    clientip.trusted_proxies.cache_clear()
+    try:
+        through_proxy = rf.get(
+            "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5, 198.51.100.1, 10.0.0.3"
+        )
+        direct = rf.get("/", REMOTE_ADDR="198.51.100.9", HTTP_X_FORWARDED_FOR="203.0.113.5")
+        garbage = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-ip")
+        assert clientip.get_client_ip(through_proxy) == "198.51.100.1"
+        assert clientip.get_client_ip(direct) == "198.51.100.9"
+        assert clientip.get_client_ip(garbage) == "10.0.0.2"
+    finally:
+        clientip.trusted_proxies.cache_clear()
+
+
 @pytest.mark.parametrize(
     "path",
     [

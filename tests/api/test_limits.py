@@ -196,3 +196,14 @@ def test_when_redis_is_unreachable_the_limits_fail_open_and_say_so(settings, cap
     assert limits.record_failure("192.0.2.9") == 0
     assert limits.blocked_for("192.0.2.9") == 0
     assert "Rate-limit store unreachable" in caplog.text
+
+
+def test_a_credential_version_never_repeats_even_after_redis_forgot_it(shared_limiter):
+    limiter = shared_limiter
+    limiter.bump("t:agt_x")
+    _, first = limiter.peek(ip="192.0.2.1", credential="t:agt_x")
+    limiter._client().delete(f"{limits._prefix()}v:cred:t:agt_x")  # evicted, flushed or restarted
+    limiter.bump("t:agt_x")
+    _, second = limiter.peek(ip="192.0.2.1", credential="t:agt_x")
+    assert first[1] != second[1]
+    assert second[1] != "0"
