@@ -1,9 +1,13 @@
 """The demo data that `manage.py seed_demo` and `make run` create."""
 
+import secrets
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from oauth2_provider.models import Application
+
+from accessgov.models import TrustedApplication
 
 from tenants.models import Membership, Organization, Role, Tenant
 
@@ -38,4 +42,31 @@ def seed_demo(*, password: str, reset_passwords: bool) -> SeedResult:
         if created:
             result.new_users.append(username)
         Membership.objects.update_or_create(user=user, tenant=tenants[slug], defaults={"role": role})
+    _seed_trusted_application()
     return result
+
+
+def _seed_trusted_application() -> None:
+    """Define one trusted application so the Trusted Applications tab has something to show.
+
+    Its client secret is random and thrown away (DOT stores it hashed): the demo shows the tab and
+    the consent page, and support sets a real secret in the admin for a real integration.
+    """
+    if TrustedApplication.objects.filter(name="Demo PSA").exists():
+        return
+    oauth_application = Application.objects.create(
+        name="Demo PSA",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris="https://psa.example.com/oauth/callback",
+        client_secret=secrets.token_urlsafe(32),
+        algorithm="",
+    )
+    TrustedApplication.objects.create(
+        name="Demo PSA",
+        vendor="Example PSA Inc.",
+        description="Creates tickets for alerts and keeps organizations in sync.",
+        oauth_application=oauth_application,
+        permissions=["Me.Read", "Organizations.Read", "Notify.Send"],
+        all_organizations=False,
+    )

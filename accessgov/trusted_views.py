@@ -1,5 +1,6 @@
 """Settings > API › Trusted Applications: the list, Revoke authorization, and the OAuth consent page."""
 
+from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
 from django import forms
@@ -8,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.csp import CSP
@@ -17,9 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.oauth2_backends import get_oauthlib_core
+from oauth2_provider.views import RevokeTokenView, TokenView
 from oauthlib.oauth2.rfc6749 import errors
 
-from accessgov import catalogue, trusted
+from accessgov import catalogue, limits, trusted
 from accessgov.actions import ActionRefused
 from accessgov.clientip import get_client_ip
 from accessgov.forms import ConfirmForm
@@ -245,3 +247,35 @@ def choose_tenant(request: HttpRequest) -> HttpResponse:
         "query": query,
     }
     return render(request, "accessgov/consent.html", context)
+
+
+def guarded_by_failure_blocker(view):
+    """Return VIEW behind the API's failed-request blocker (per client IP, shared tiers).
+
+    The OAuth token and revocation endpoints take client secrets, codes and refresh tokens: a
+    client IP that keeps failing there is blocked like one that keeps failing on /api/v1/.
+    """
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        ip = get_client_ip(request)
+        if blocked := limits.blocked_for(ip):
+            response = JsonResponse(
+                {
+                    "error": "too_many_failed_requests",
+                    "error_description": f"Too many failed requests from your IP address. Try again in {blocked} seconds.",
+                },
+                status=429,
+            )
+            response["Retry-After"] = str(blocked)
+            return response
+        response = view(request, *args, **kwargs)
+        if 400 <= response.status_code < 500:
+            limits.record_failure(ip)
+        return response
+
+    return guarded
+
+
+oauth_token = guarded_by_failure_blocker(TokenView.as_view())
+oauth_revoke_token = guarded_by_failure_blocker(RevokeTokenView.as_view())

@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from oauth2_provider import views as oauth_views
 
 from accessgov import apidocs, trusted_views, views
 from accessgov.api import api
@@ -33,8 +32,8 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include(tenant_urls)),
     # OAuth 2.0 for trusted applications: only what the flow needs, none of DOT's management pages.
     path("o/authorize/", trusted_views.choose_tenant, name="oauth_authorize"),
-    path("o/token/", oauth_views.TokenView.as_view(), name="oauth_token"),
-    path("o/revoke_token/", oauth_views.RevokeTokenView.as_view(), name="oauth_revoke_token"),
+    path("o/token/", trusted_views.oauth_token, name="oauth_token"),
+    path("o/revoke_token/", trusted_views.oauth_revoke_token, name="oauth_revoke_token"),
     path("api/", apidocs.docs, name="api_docs"),
     path("api/openapi.json", apidocs.schema, name="api_schema"),
     path("api/v1/", api.urls),

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
@@ -269,3 +269,21 @@ def test_o_authorize_refuses_someone_who_administers_no_tenant(tech_client, enab
 def test_dots_management_pages_are_not_exposed(admin_client):
     for path in ["/o/applications/", "/o/authorized_tokens/", "/o/introspect/", "/o/register/"]:
         assert admin_client.get(path).status_code == 404
+
+
+@override_settings(ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60)])
+@pytest.mark.django_db
+def test_the_token_endpoint_blocks_an_ip_that_keeps_failing(client):
+    for _ in range(3):
+        response = client.post(
+            "/o/token/",
+            {"grant_type": "authorization_code", "code": "guess", "client_id": "nobody"},
+            secure=True,
+        )
+        assert response.status_code in {400, 401}
+    blocked = client.post("/o/token/", {"grant_type": "refresh_token", "refresh_token": "x"}, secure=True)
+    assert blocked.status_code == 429
+    assert blocked.json()["error"] == "too_many_failed_requests"
+    assert 55 <= int(blocked["Retry-After"]) <= 60
+    assert client.post("/o/revoke_token/", {"token": "x"}, secure=True).status_code == 429
+    assert client.post("/o/token/", {}, secure=True, REMOTE_ADDR="192.0.2.77").status_code != 429
