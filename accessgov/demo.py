@@ -8,7 +8,6 @@ from django.db import transaction
 from oauth2_provider.models import Application
 
 from accessgov.models import TrustedApplication
-
 from tenants.models import Membership, Organization, Role, Tenant
 
 DEMO_USERS = [
