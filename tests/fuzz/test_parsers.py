@@ -220,7 +220,7 @@ def test_the_allowlist_refuses_only_with_validation_error_and_normalises_to_a_fi
     assert len(networks) == len(set(networks)) <= 100
     for value in networks:
         network = ipaddress.ip_network(value, strict=True)
-        assert str(network) == value and 0 < network.prefixlen
+        assert str(network) == value and network.prefixlen > 0
         assert not (network.version == 6 and network.subnet_of(IPV4_MAPPED))
     assert parse_allowlist("\n".join(networks)) == networks
     assert parse_allowlist(format_allowlist(networks)) == networks
