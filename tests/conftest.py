@@ -5,7 +5,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
-from accessgov import credentials
+from accessgov import actions, credentials
 from accessgov.models import PolicyVersion
 from tenants.models import Role
 from tests.factories import (
@@ -115,3 +115,20 @@ def other_admin_client(other_admin) -> Client:
 def api_enabled(tenant):
     """Return the API user of `tenant` with API access on (the policy agreed)."""
     return ApiUserFactory(tenant=tenant)
+
+
+@pytest.fixture
+def enabled_tenant(tenant, admin_user, policy):
+    """Return `tenant` after its administrator agreed to the API Policy (through the action)."""
+    actions.agree_to_policy(tenant=tenant, version=policy, by=admin_user, ip=None)
+    return tenant
+
+
+@pytest.fixture
+def contoso(tenant):
+    return OrganizationFactory(tenant=tenant, name="Contoso")
+
+
+@pytest.fixture
+def fabrikam(tenant):
+    return OrganizationFactory(tenant=tenant, name="Fabrikam")

@@ -9,7 +9,7 @@ from django.db import connections
 from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
 from accessgov import actions
-from tests.factories import OrganizationFactory, ThirdPartyTokenFactory, UserFactory
+from tests.factories import ThirdPartyTokenFactory, UserFactory
 
 
 class TLSLiveServerThread(LiveServerThread):
@@ -68,23 +68,6 @@ def http(tls_server, ca_file):
     """Return an httpx client for the TLS live server that verifies its certificate."""
     with httpx.Client(base_url=f"{tls_server}/api/v1/", verify=trusting(ca_file), timeout=10) as client:
         yield client
-
-
-@pytest.fixture
-def enabled_tenant(tenant, admin_user, policy):
-    """Return `tenant` after its administrator agreed to the API Policy."""
-    actions.agree_to_policy(tenant=tenant, version=policy, by=admin_user, ip=None)
-    return tenant
-
-
-@pytest.fixture
-def contoso(tenant):
-    return OrganizationFactory(tenant=tenant, name="Contoso")
-
-
-@pytest.fixture
-def fabrikam(tenant):
-    return OrganizationFactory(tenant=tenant, name="Fabrikam")
 
 
 ALL_READ = ["Me.Read", "Organizations.Read", "AuditEvents.Read", "RateLimits.Read", "WebhookDomains.Read"]

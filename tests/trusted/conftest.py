@@ -9,30 +9,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from django.test import Client
 
-from accessgov import actions
 from tests.factories import (
     OAUTH_CLIENT_SECRET,
     OAUTH_REDIRECT_URI,
-    OrganizationFactory,
     TrustedApplicationFactory,
 )
-
-
-@pytest.fixture
-def enabled_tenant(tenant, admin_user, policy):
-    """Return `tenant` after its administrator agreed to the API Policy."""
-    actions.agree_to_policy(tenant=tenant, version=policy, by=admin_user, ip=None)
-    return tenant
-
-
-@pytest.fixture
-def contoso(tenant):
-    return OrganizationFactory(tenant=tenant, name="Contoso")
-
-
-@pytest.fixture
-def fabrikam(tenant):
-    return OrganizationFactory(tenant=tenant, name="Fabrikam")
 
 
 @pytest.fixture
