@@ -1,5 +1,8 @@
 """Workflows of the Third-Party Tokens tab: each saves, audits, and is the only way to do its change."""
 
+import logging
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +20,7 @@ from tenants.models import Organization, Tenant
 from tokens.models import ThirdPartyToken, generate_token_id, grace_period
 
 MAX_BATCH_SIZE = 10_000
+ops_logger = logging.getLogger("accessgov.ops")
 
 
 @dataclass(frozen=True)
@@ -252,9 +256,28 @@ def regenerate_secret(
 
 @dataclass
 class PurgeSummary:
+    """What one purge_revoked run did (or, for a dry run, would do)."""
+
     tokens: int = 0
     batches: int = 0
     tenants: dict[str, int] = field(default_factory=dict)  # tenant slug → tokens (deleted or to delete)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    def describe(self) -> str:
+        """Return the one-sentence summary a person reads at the end of a run."""
+        if self.dry_run:
+            return f"Dry run: {self.tokens} token(s) of {len(self.tenants)} tenant(s) would be deleted."
+        if not self.tokens:
+            return "Nothing to delete."
+        return f"Deleted {self.tokens} token(s) of {len(self.tenants)} tenant(s) in {self.batches} batch(es)."
+
+    def log_line(self) -> str:
+        """Return the run as one `key=value` line for the operations log."""
+        return (
+            f"purge_revoked finished tokens={self.tokens} batches={self.batches} "
+            f"tenants={len(self.tenants)} seconds={self.seconds:.2f} dry_run={str(self.dry_run).lower()}"
+        )
 
 
 def purge_revoked_tokens(
@@ -268,14 +291,18 @@ def purge_revoked_tokens(
     """Delete the tokens revoked more than GRACE_DAYS before NOW, in batches of short transactions.
 
     Memory stays flat whatever the number of rows: tenants are visited one at a time and each
-    tenant's rows in keyset order (revoked_at, id), BATCH_SIZE ids at a time. Two overlapping runs lock disjoint
-    rows (SKIP LOCKED where the database has it), and a run killed half-way leaves only whole
-    batches deleted, so the next run finishes the work. One audit event per tenant purged from.
+    tenant's rows in keyset order (revoked_at, id), BATCH_SIZE ids at a time. Two overlapping runs
+    lock disjoint rows (SKIP LOCKED where the database has it), and a run killed half-way leaves
+    only whole batches deleted, so the next run finishes the work. Each batch commits with its own
+    `token.purged` audit event, so whatever is deleted is accounted for even if the run is killed.
+    REPORT gets a line per batch (per token on a dry run); the run ends with one line on the
+    "accessgov.ops" logger.
     """
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}.")
+    started = time.monotonic()
     purgeable = ThirdPartyToken.objects.purgeable(now, grace_days)
-    summary = PurgeSummary()
+    summary = PurgeSummary(dry_run=dry_run)
     if dry_run:
         rows = purgeable.order_by("tenant_id", "revoked_at", "id").values_list(
             "tenant__slug", "token_id", "name", "revoked_at"
@@ -284,29 +311,31 @@ def purge_revoked_tokens(
             report(f"Would delete {token_id} “{name}” of {slug}, revoked {revoked_at:%Y-%m-%d %H:%M} UTC")
             summary.tokens += 1
             summary.tenants[slug] = summary.tenants.get(slug, 0) + 1
-        return summary
-    last_tenant_id = 0
-    while True:
-        tenant_id = (
-            purgeable.filter(tenant_id__gt=last_tenant_id)
-            .order_by("tenant_id")
-            .values_list("tenant_id", flat=True)
-            .first()
-        )
-        if tenant_id is None:
-            return summary
-        last_tenant_id = tenant_id
-        tenant = Tenant.objects.get(pk=tenant_id)
-        deleted = _purge_tenant(tenant, purgeable, now, grace_days, batch_size, summary)
-        if deleted:
-            summary.tenants[tenant.slug] = summary.tenants.get(tenant.slug, 0) + deleted
-            report(f"Deleted {deleted} revoked token(s) of {tenant.slug}")
+    else:
+        run = secrets.token_hex(6)  # groups the audit events of one run
+        last_tenant_id = 0
+        while True:
+            tenant_id = (
+                purgeable.filter(tenant_id__gt=last_tenant_id)
+                .order_by("tenant_id")
+                .values_list("tenant_id", flat=True)
+                .first()
+            )
+            if tenant_id is None:
+                break
+            last_tenant_id = tenant_id
+            tenant = Tenant.objects.get(pk=tenant_id)
+            _purge_tenant(tenant, purgeable, grace_days, batch_size, run, summary, report)
+    summary.seconds = time.monotonic() - started
+    ops_logger.info(summary.log_line())
+    return summary
 
 
-def _purge_tenant(tenant, purgeable, now, grace_days, batch_size, summary) -> int:
-    """Delete TENANT's purgeable tokens batch by batch; audit in the last batch's transaction."""
+def _purge_tenant(tenant, purgeable, grace_days, batch_size, run, summary, report) -> None:
+    """Delete TENANT's purgeable tokens batch by batch, each batch committed with its audit event."""
     skip_locked = connection.features.has_select_for_update_skip_locked
     deleted = 0
+    number = 0
     cursor = None  # (revoked_at, id) of the last row this run has seen: no row is read twice
     while True:
         with transaction.atomic():
@@ -319,7 +348,12 @@ def _purge_tenant(tenant, purgeable, now, grace_days, batch_size, summary) -> in
             if skip_locked:
                 # Rows another run is deleting right now are left to it.
                 rows = rows.select_for_update(skip_locked=True)
-            batch = list(rows.values_list("revoked_at", "id")[:batch_size])
+            # One row more than the batch tells whether this batch is the tenant's last, so a
+            # tenant whose tokens fit in one batch gets exactly one audit event per run.
+            seen = list(rows.values_list("revoked_at", "id")[: batch_size + 1])
+            batch = seen[:batch_size]
+            last = len(seen) <= batch_size
+            count = 0
             if batch:
                 cursor = batch[-1]
                 # One DELETE statement, whatever listens: _raw_delete neither loads the rows into
@@ -329,17 +363,30 @@ def _purge_tenant(tenant, purgeable, now, grace_days, batch_size, summary) -> in
                 # Django's check fields.E323 refuses any that would).
                 doomed = purgeable.filter(pk__in=[pk for _, pk in batch])
                 count = doomed._raw_delete(doomed.db)
+            if count:
+                number += 1
                 deleted += count
-                summary.tokens += count
-                summary.batches += 1
-            finished = len(batch) < batch_size
-            if finished and deleted:
+                details = {"count": count, "grace_days": grace_period(grace_days).days, "run": run}
+                details["batch"] = number
+                if last:
+                    details["run_count"] = deleted
+                # Written in the batch's own transaction: a run killed between two batches has
+                # every committed deletion in the audit log (the log is append-only, so one
+                # event cannot be updated batch after batch).
                 record_event(
                     tenant=tenant,
                     actor=None,
                     actor_label="system",
                     action=Action.TOKEN_PURGED,
-                    details={"count": deleted, "grace_days": grace_period(grace_days).days},
+                    details=details,
                 )
-        if finished:
-            return deleted
+        if count:
+            summary.tokens += count
+            summary.batches += 1
+            summary.tenants[tenant.slug] = summary.tenants.get(tenant.slug, 0) + count
+            report(
+                f"{tenant.slug}: batch {number} deleted {count} token(s) "
+                f"({deleted} for this tenant, {summary.tokens} in all)"
+            )
+        if last:
+            return

@@ -8,6 +8,8 @@ runs out the delivery is due again and goes out with the same webhook-id (at-lea
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -27,7 +29,9 @@ from webhooks.models import (
 from webhooks.signing import signature_headers
 
 logger = logging.getLogger(__name__)
+ops_logger = logging.getLogger("accessgov.ops")
 BATCH_SIZE = 20
+MAX_PER_RUN = 1000  # attempts in one `deliver_webhooks --once`, so a cron run ends
 
 
 def claim(delivery_id: int, *, now) -> WebhookDelivery | None:
@@ -42,10 +46,10 @@ def claim(delivery_id: int, *, now) -> WebhookDelivery | None:
     return WebhookDelivery.objects.select_related("destination", "tenant").get(pk=delivery_id)
 
 
-def claim_due(*, now, limit: int = BATCH_SIZE) -> list[WebhookDelivery]:
-    """Claim up to LIMIT due deliveries, oldest due first, that no other worker holds."""
+def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None) -> list[WebhookDelivery]:
+    """Claim up to LIMIT deliveries due by DUE_BY (default NOW), oldest due first, that no worker holds."""
     with transaction.atomic():
-        due = WebhookDelivery.objects.due(now).order_by("next_attempt_at", "pk")
+        due = WebhookDelivery.objects.due(due_by or now).order_by("next_attempt_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("pk", flat=True)[:limit])
@@ -134,28 +138,126 @@ def _record(
     return attempt
 
 
-def deliver_due(*, sender: SafeSender | None = None, limit: int = BATCH_SIZE) -> int:
-    """Attempt every delivery due now (up to LIMIT) and return how many were attempted."""
-    claimed = claim_due(now=timezone.now(), limit=limit)
+@dataclass
+class DeliveryRun:
+    """What one pass of `deliver_webhooks` did: attempts by outcome, rounds and time taken."""
+
+    attempted: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    rounds: int = 0
+    seconds: float = 0.0
+
+    def count(self, delivery: WebhookDelivery, attempt: WebhookAttempt) -> None:
+        """Add one recorded ATTEMPT of DELIVERY to the tally."""
+        self.attempted += 1
+        if attempt.succeeded:
+            self.delivered += 1
+        elif delivery.state == DeliveryState.PENDING:
+            self.retrying += 1
+        else:
+            self.failed += 1
+
+    def describe(self) -> str:
+        """Return the one-sentence summary a person reads at the end of a run."""
+        return (
+            f"Attempted {self.attempted} webhook deliveries: {self.delivered} delivered, "
+            f"{self.retrying} to retry, {self.failed} failed."
+        )
+
+    def log_line(self, *, finished: bool = True) -> str:
+        """Return the run (or one round of the worker) as one `key=value` line for the operations log."""
+        return (
+            f"deliver_webhooks {'finished' if finished else 'round'} attempted={self.attempted} delivered={self.delivered} "
+            f"retrying={self.retrying} failed={self.failed} rounds={self.rounds} seconds={self.seconds:.2f}"
+        )
+
+
+def deliver_due(
+    *,
+    sender: SafeSender | None = None,
+    limit: int = BATCH_SIZE,
+    due_by=None,
+    run: DeliveryRun | None = None,
+    report: Callable[[str], None] | None = None,
+) -> int:
+    """Attempt every delivery due by DUE_BY (default now), up to LIMIT; return how many were attempted.
+
+    Each recorded attempt is added to RUN and described to REPORT, if given.
+    """
+    claimed = claim_due(now=timezone.now(), limit=limit, due_by=due_by)
     if not claimed:
         return 0
     sender = sender or sender_from_settings()
     for delivery in claimed:
         attempt = attempt_delivery(delivery, sender=sender)
+        outcome = attempt.status_code or attempt.error[:100]
         logger.info(
             "Webhook %s attempt %d to destination %s: %s",
             delivery.webhook_id,
             attempt.number,
             delivery.destination_id,
-            attempt.status_code or attempt.error[:100],
+            outcome,
         )
+        if run is not None:
+            run.count(delivery, attempt)
+        if report is not None:
+            report(
+                f"{delivery.tenant.slug}: {delivery.event_type} {delivery.webhook_id} attempt "
+                f"{attempt.number} to {delivery.destination.host}: {outcome} ({attempt.duration_ms} ms)"
+            )
     return len(claimed)
 
 
-def run_worker(*, interval: float = 2.0, max_loops: int | None = None, sleep=time.sleep) -> None:
-    """Deliver due webhooks until stopped, sleeping INTERVAL seconds whenever none is due."""
+def deliver_pending(
+    *,
+    sender: SafeSender | None = None,
+    limit: int = MAX_PER_RUN,
+    report: Callable[[str], None] | None = None,
+) -> DeliveryRun:
+    """Attempt what was due when called, BATCH_SIZE at a time, at most LIMIT; return the tally.
+
+    Retries scheduled during the run wait for the next run, so one run makes at most one attempt
+    of each delivery. REPORT gets a line per attempt and per round; the run ends with one line on
+    the "accessgov.ops" logger.
+    """
+    started = time.monotonic()
+    due_by = timezone.now()
+    run = DeliveryRun()
+    sender = sender or sender_from_settings()
+    while run.attempted < limit:
+        attempted = deliver_due(
+            sender=sender, limit=min(BATCH_SIZE, limit - run.attempted), due_by=due_by, run=run, report=report
+        )
+        if not attempted:
+            break
+        run.rounds += 1
+        if report is not None:
+            report(f"Round {run.rounds}: {attempted} attempted, {run.attempted} so far.")
+    run.seconds = time.monotonic() - started
+    ops_logger.info(run.log_line())
+    return run
+
+
+def run_worker(
+    *,
+    interval: float = 2.0,
+    max_loops: int | None = None,
+    sleep=time.sleep,
+    report: Callable[[str], None] | None = None,
+) -> None:
+    """Deliver due webhooks until stopped, sleeping INTERVAL seconds whenever none is due.
+
+    Each round that attempted something logs one line on the "accessgov.ops" logger.
+    """
     loops = 0
     while max_loops is None or loops < max_loops:
         loops += 1
-        if deliver_due() == 0:
+        started = time.monotonic()
+        run = DeliveryRun(rounds=1)
+        if deliver_due(run=run, report=report) == 0:
             sleep(interval)
+            continue
+        run.seconds = time.monotonic() - started
+        ops_logger.info(run.log_line(finished=False))

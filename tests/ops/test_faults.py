@@ -245,11 +245,24 @@ def test_purge_revoked_killed_mid_batch_is_finished_by_the_next_run_deleting_eac
     assert 0 < revoked_left < total, "killed too late to prove anything"
     # Only whole batches went: nothing half-deleted is visible.
     assert (total - revoked_left) % 20 == 0
+    # Every batch committed with its audit event: all the killed run deleted is accounted for.
+    assert _purged_in_audit(database) == total - revoked_left
     out = manage(env, "purge_revoked", "--batch-size", "20")
-    assert f"Deleted {revoked_left} token(s)" in out, out
+    # Not a terminal: the summary line only, as cron would mail it.
+    assert out == f"Deleted {revoked_left} token(s) of 1 tenant(s) in {-(-revoked_left // 20)} batch(es).\n"
     assert _rows(database, "SELECT count(*) FROM tokens_thirdpartytoken WHERE revoked_at IS NOT NULL") == 0
     assert _rows(database, "SELECT count(*) FROM tokens_thirdpartytoken") == len(seeded["tokens"])
-    assert "Nothing to delete" in manage(env, "purge_revoked")
+    assert _purged_in_audit(database) == total
+    assert manage(env, "purge_revoked") == "", "a cron run with nothing to do prints nothing"
+
+
+def _purged_in_audit(database: str) -> int:
+    """Return the number of tokens the token.purged audit events account for."""
+    return _rows(
+        database,
+        "SELECT coalesce(sum((details->>'count')::int), 0) FROM accessgov_auditevent "
+        "WHERE action = 'token.purged'",
+    )
 
 
 WORKER = """

@@ -146,7 +146,7 @@ def test_nothing_is_sent_while_api_access_is_off_or_the_destination_is_disabled(
 def test_the_command_with_once_delivers_what_is_due(tenant, destination, receiver, loopback_settings, capsys):
     delivery = _queue_notify(tenant)
     call_command("deliver_webhooks", "--once")
-    assert "Attempted 1 webhook deliveries." in capsys.readouterr().out
+    assert "Attempted 1 webhook deliveries: 1 delivered, 0 to retry, 0 failed." in capsys.readouterr().out
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.SUCCEEDED
     assert receiver.received[0].verified

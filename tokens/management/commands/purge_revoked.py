@@ -32,20 +32,17 @@ class Command(BaseCommand):
             raise CommandError("--grace-days must be 0 or more.")
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
             raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}.")
+        verbosity = options.get("verbosity", 1)
+        # On a terminal (or with -v 2) a line per batch; under cron only the summary, and nothing
+        # at all when nothing was deleted, so cron mails only when something happened. A dry run
+        # is asked for to see the list, so it always prints it.
+        progress = verbosity >= 2 or (verbosity >= 1 and self.stdout.isatty())
         summary = purge_revoked_tokens(
             now=timezone.now(),
             grace_days=grace_days,
             batch_size=batch_size,
             dry_run=dry_run,
-            report=self.stdout.write,
+            report=self.stdout.write if progress or (dry_run and verbosity >= 1) else lambda line: None,
         )
-        if dry_run:
-            self.stdout.write(
-                f"Dry run: {summary.tokens} token(s) of {len(summary.tenants)} tenant(s) would be deleted."
-            )
-        elif summary.tokens:
-            self.stdout.write(
-                f"Deleted {summary.tokens} token(s) of {len(summary.tenants)} tenant(s) in {summary.batches} batch(es)."
-            )
-        else:
-            self.stdout.write("Nothing to delete.")
+        if verbosity >= 1 and (summary.tokens or progress or dry_run):
+            self.stdout.write(summary.describe())

@@ -15,8 +15,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool = False, interval: float = 2.0, **options):
+        verbosity = options.get("verbosity", 1)
+        # On a terminal (or with -v 2) a line per attempt and per round; under cron only the
+        # summary, and nothing at all when nothing was due, so cron mails only when there was work.
+        progress = verbosity >= 2 or (verbosity >= 1 and self.stdout.isatty())
+        report = self.stdout.write if progress else None
         if once:
-            count = queue.deliver_due(limit=1000)
-            self.stdout.write(f"Attempted {count} webhook deliveries.")
+            run = queue.deliver_pending(report=report)
+            if verbosity >= 1 and (run.attempted or progress):
+                self.stdout.write(run.describe())
         else:
-            queue.run_worker(interval=interval)
+            queue.run_worker(interval=interval, report=report)
