@@ -74,7 +74,7 @@ def _purge(text: str) -> list[tuple]:
 
 
 def benches(quick: bool) -> list[tuple[str, list[str], object]]:
-    seconds = ["--seconds", "5"] if quick else []
+    seconds = ["--seconds", "3", "--rounds", "1"] if quick else []
     return [
         ("api", ["bench/api.py", *seconds], _api),
         (
