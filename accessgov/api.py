@@ -518,4 +518,25 @@ def openapi_schema() -> dict:
             if isinstance(operation, dict) and "security" in operation:
                 operation["security"] = [{"basicAuth": []}, {"bearerAuth": []}]
     schema["servers"] = [{"url": "/", "description": "This server (HTTPS only)"}]
+    _add_links(schema)
     return schema
+
+
+# OpenAPI links: how one answer feeds the next call. Clients and stateful fuzzers (schemathesis)
+# follow them, e.g. from a page of organizations to one organization.
+LINKS = {
+    ("/api/v1/Organizations", "get"): {
+        "GetOrganization": {
+            "operationId": "tenants_api_get_organization",
+            "parameters": {"organization_id": "$response.body#/Data/0/Id"},
+            "description": "The first organization of the page.",
+        }
+    },
+}
+
+
+def _add_links(schema: dict) -> None:
+    for (path, method), links in LINKS.items():
+        operation = schema["paths"].get(path, {}).get(method)
+        if operation is not None:
+            operation["responses"][200]["links"] = links  # Ninja keys responses by int

@@ -67,3 +67,38 @@ def test_no_input_makes_the_api_fail_or_answer_outside_its_envelope(case, creden
         assert body["Meta"]["ResponseCode"] == response.status_code
         if response.status_code >= 400:
             assert body["Error"]["Code"] and body["Error"]["Message"]
+
+
+class StatefulWorkflow(schema.as_state_machine()):
+    """Sequences of calls that follow the schema's links, with a credential of a real tenant."""
+
+    credential = ""
+    calls: list[str] = []
+
+    def after_call(self, response, case):
+        StatefulWorkflow.calls.append(f"{case.operation.label} {response.status_code}")
+
+    def get_call_kwargs(self, case):
+        return {"headers": {"Authorization": self.credential, "X-Forwarded-Proto": "https"}}
+
+    def validate_response(self, response, case, **kwargs):
+        assert response.status_code < 500, response.text
+        assert response.json()["Meta"]["ResponseCode"] == response.status_code
+
+
+@pytest.mark.django_db
+@override_settings(
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    ACCESSGOV_API_RATE_LIMITS={"default": [(1_000_000, 3600)], "Notify.Send": [(1_000_000, 3600)]},
+    ACCESSGOV_API_FAILURE_TIERS=[(1_000_000, 60, 60)],
+)
+def test_linked_sequences_of_calls_never_fail(credential):
+    StatefulWorkflow.credential = credential
+    StatefulWorkflow.calls = []
+    StatefulWorkflow.run(
+        settings=settings(
+            max_examples=25, stateful_step_count=5, deadline=None, suppress_health_check=list(HealthCheck)
+        )
+    )
+    # The link was followed: an organization was fetched by an Id a list had just returned.
+    assert any("Organizations/{organization_id} 200" in call for call in StatefulWorkflow.calls)
