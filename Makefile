@@ -28,7 +28,8 @@ test:
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -m "not ops" $(PYTEST_ARGS)
 	# Real servers (two gunicorns, a throwaway PostgreSQL and Redis, SIGKILLed cron jobs): their own step.
-	$(PY) -m pytest -m ops $(PYTEST_ARGS)
+	# (exit 5, "no tests collected", is fine when PYTEST_ARGS picks a part without ops tests)
+	$(PY) -m pytest -m ops $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Every benchmark on the local PostgreSQL and Redis, then one table of figure, baseline and ratio
 # (about 4 minutes; BENCH_ARGS=--quick for about one). Full outputs land in var/bench/.
