@@ -69,6 +69,7 @@ admin = User.objects.create(username="bench-admin")
 tenant = Tenant.objects.create(name="Bench", slug="bench")
 actions.agree_to_policy(tenant=tenant, version=PolicyVersion.objects.current(), by=admin, ip=None)
 token = ThirdPartyTokenFactory(tenant=tenant, permissions=["Me.Read"])
+# Throwaway credentials of the benchmark database, handed to the load generator through this pipe.
 print(token.token_id + ":" + token.secret)
 """
 

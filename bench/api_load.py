@@ -60,6 +60,7 @@ ThirdPartyToken.objects.bulk_create([ThirdPartyToken(tenant=tenant, token_id=f"a
 destination = WebhookDestinationFactory(tenant=tenant, is_enabled=False)
 for _ in range(DELIVERIES):
     WebhookDeliveryFactory(tenant=tenant, destination=destination)
+# Throwaway credentials of the benchmark database, handed to the load generator through this pipe.
 print(json.dumps([[t.token_id, t.secret] for t in tokens]))
 """
 
