@@ -185,10 +185,15 @@ class RedisLimiter:
 
     def __init__(self, cache: RedisCache):
         self.cache = cache
+        self._redis = None
         self._scripts: dict[str, object] = {}
 
     def _client(self):
-        return self.cache._cache.get_client(None, write=True)
+        # Django builds a new Redis client object on every get_client(); one per process is enough
+        # (it is thread-safe, and its pool reconnects after a fork).
+        if self._redis is None:
+            self._redis = self.cache._cache.get_client(None, write=True)
+        return self._redis
 
     def _script(self, name: str, source: str):
         if name not in self._scripts:
