@@ -305,9 +305,6 @@ class CacheLimiter:
     def bump(self, credential: str | None) -> None:
         """Nothing to do: without Redis there is no credential cache to invalidate."""
 
-    def reset(self) -> None:
-        self.cache.clear()
-
 
 _limiter: RedisLimiter | CacheLimiter | None = None
 
