@@ -6,6 +6,8 @@ class AccessgovConfig(AppConfig):
     verbose_name = "API access"
 
     def ready(self) -> None:
-        from accessgov import credentials
+        # The app config is one of the two places (with the URLconf) that may import the REST edge.
+        from accessgov.api import cache, checks
 
-        credentials.connect_signals()
+        cache.connect_signals()
+        checks.register()

@@ -69,7 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "accessgov.apimiddleware.ApiEdgeMiddleware",
+    "accessgov.api.middleware.ApiEdgeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -263,19 +263,13 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_EXPIRE_SECONDS": int(os.environ.get("ACCESSGOV_OAUTH_REFRESH_TOKEN_SECONDS", "2592000")),
     # Consent is asked every time: an administrator sees what is granted before each authorization.
     "REQUEST_APPROVAL_PROMPT": "force",
-    "SCOPES": {
-        "Me.Read": "Me.Read",
-        "Organizations.Read": "Organizations.Read",
-        "WebhookDomains.Read": "WebhookDomains.Read",
-        "AuditEvents.Read": "AuditEvents.Read",
-        "RateLimits.Read": "RateLimits.Read",
-        "Notify.Send": "Notify.Send",
-    },
-    "SCOPES_BACKEND_CLASS": "accessgov.trusted.CatalogueScopes",
-    "OAUTH2_VALIDATOR_CLASS": "accessgov.trusted.TenantOAuth2Validator",
+    # The scopes come from the endpoint catalogue through this backend (DOT's own "SCOPES" setting
+    # is read only by its default backend, so it is not set).
+    "SCOPES_BACKEND_CLASS": "accessgov.trusted.oauth.CatalogueScopes",
+    "OAUTH2_VALIDATOR_CLASS": "accessgov.trusted.oauth.TenantOAuth2Validator",
     # Typed, checksummed tokens (agat_/agrt_), recognisable when leaked, like API keys.
-    "ACCESS_TOKEN_GENERATOR": "accessgov.trusted.generate_access_token",
-    "REFRESH_TOKEN_GENERATOR": "accessgov.trusted.generate_refresh_token",
+    "ACCESS_TOKEN_GENERATOR": "accessgov.trusted.oauth.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "accessgov.trusted.oauth.generate_refresh_token",
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
 }

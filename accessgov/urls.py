@@ -2,16 +2,22 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accessgov import apidocs, trusted_views, views
-from accessgov.api import api
+from accessgov.api import docs as api_docs
+from accessgov.api import oauth
+from accessgov.api.site import api
+from accessgov.audit import views as audit_views
+from accessgov.core import views as core_views
+from accessgov.policy import views as policy_views
+from accessgov.trusted import views as trusted_views
+from tenants import views as tenant_views
 
 settings_api = [
-    path("", views.manage_api, name="manage_api"),
-    path("policy/", views.agree_policy, name="agree_policy"),
-    path("access/off/", views.disable_api, name="disable_api"),
-    path("keys/", views.create_api_key, name="create_api_key"),
-    path("keys/<int:key_id>/delete/", views.delete_api_key, name="delete_api_key"),
-    path("activity/", views.activity, name="activity"),
+    path("", policy_views.manage_api, name="manage_api"),
+    path("policy/", policy_views.agree_policy, name="agree_policy"),
+    path("access/off/", policy_views.disable_api, name="disable_api"),
+    path("keys/", policy_views.create_api_key, name="create_api_key"),
+    path("keys/<int:key_id>/delete/", policy_views.delete_api_key, name="delete_api_key"),
+    path("activity/", audit_views.activity, name="activity"),
     path("tokens/", include("tokens.urls")),
     path("trusted-apps/", trusted_views.trusted_apps, name="trusted_apps"),
     path("trusted-apps/authorize/", trusted_views.consent, name="authorize_trusted_app"),
@@ -20,22 +26,22 @@ settings_api = [
 ]
 
 tenant_urls = [
-    path("", views.tenant_home, name="tenant_home"),
+    path("", tenant_views.tenant_home, name="tenant_home"),
     path("settings/api/", include(settings_api)),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", views.login_view, name="login"),
+    path("", tenant_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/login/", core_views.login_view, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("t/<slug:tenant_slug>/", include(tenant_urls)),
     # OAuth 2.0 for trusted applications: only what the flow needs, none of DOT's management pages.
     path("o/authorize/", trusted_views.choose_tenant, name="oauth_authorize"),
-    path("o/token/", trusted_views.oauth_token, name="oauth_token"),
-    path("o/revoke_token/", trusted_views.oauth_revoke_token, name="oauth_revoke_token"),
-    path("api/", apidocs.docs, name="api_docs"),
-    path("api/openapi.json", apidocs.schema, name="api_schema"),
+    path("o/token/", oauth.oauth_token, name="oauth_token"),
+    path("o/revoke_token/", oauth.oauth_revoke_token, name="oauth_revoke_token"),
+    path("api/", api_docs.docs, name="api_docs"),
+    path("api/openapi.json", api_docs.schema, name="api_schema"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -60,8 +60,8 @@ def reset_database() -> None:
 
 
 SEED = """
-from accessgov import actions
-from accessgov.models import PolicyVersion
+from accessgov.policy import actions
+from accessgov.policy.models import PolicyVersion
 from django.contrib.auth.models import User
 from tenants.models import Tenant
 from tests.factories import ThirdPartyTokenFactory

@@ -40,8 +40,8 @@ import json
 from datetime import timedelta
 from django.contrib.auth.models import User
 from django.utils import timezone
-from accessgov import actions
-from accessgov.models import PolicyVersion
+from accessgov.policy import actions
+from accessgov.policy.models import PolicyVersion
 from tenants.models import Tenant
 from tokens.models import ThirdPartyToken
 from tests.factories import OrganizationFactory, ThirdPartyTokenFactory, WebhookDeliveryFactory, WebhookDestinationFactory

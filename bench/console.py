@@ -45,8 +45,9 @@ def make_tenant(slug: str, *, tokens: int, domains: int, events: int):
     """Create a tenant with API access on, its administrator and the given numbers of rows."""
     from django.utils import timezone
 
-    from accessgov import actions
-    from accessgov.models import AuditEvent, PolicyVersion
+    from accessgov.audit.models import AuditEvent
+    from accessgov.policy import actions
+    from accessgov.policy.models import PolicyVersion
     from tenants.models import Role
     from tests.factories import MembershipFactory, TenantFactory, ThirdPartyTokenFactory, UserFactory
     from tokens.models import ThirdPartyToken

@@ -71,7 +71,7 @@ def _run(args) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from accessgov import keys
+    from accessgov.core import keys
     from tests.factories import ApiUserFactory, OrganizationFactory, TenantFactory, ThirdPartyTokenFactory
     from tokens.auth import check_token
     from tokens.models import ThirdPartyToken, generate_token_id

@@ -5,8 +5,9 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
-from accessgov import actions, credentials
-from accessgov.models import PolicyVersion
+from accessgov.api import cache as credentials
+from accessgov.policy import actions
+from accessgov.policy.models import PolicyVersion
 from tenants.models import Role
 from tests.factories import (
     ApiUserFactory,

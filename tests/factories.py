@@ -4,8 +4,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from accessgov import keys
-from accessgov.models import ApiKey, ApiUser, AuditEvent, PolicyVersion
+from accessgov.audit.models import AuditEvent
+from accessgov.core import keys
+from accessgov.policy.models import ApiKey, ApiUser, PolicyVersion
 from tenants.models import Membership, Organization, Role, Tenant
 
 PASSWORD = "correct-horse-battery-staple"
@@ -209,7 +210,7 @@ class WebhookAttemptFactory(factory.django.DjangoModelFactory):
 # Trusted Applications (accessgov.trusted)
 from oauth2_provider.models import Application as OAuthApplication  # noqa: E402
 
-from accessgov.models import TrustedApplication, TrustedApplicationAuthorization  # noqa: E402
+from accessgov.trusted.models import TrustedApplication, TrustedApplicationAuthorization  # noqa: E402
 
 OAUTH_CLIENT_SECRET = "test-client-secret-" + "s" * 40
 OAUTH_REDIRECT_URI = "https://app.example.com/callback"

@@ -77,7 +77,7 @@ def test_a_foreign_host_header_is_refused(client):
 def test_seed_demo_is_idempotent_and_resets_passwords_when_asked(capsys):
     call_command("seed_demo", admin_password="first-password-123")
     call_command("seed_demo")
-    from accessgov.models import TrustedApplication
+    from accessgov.trusted.models import TrustedApplication
 
     assert TrustedApplication.objects.filter(name="Demo PSA", is_enabled=True).count() == 1
     assert "Password for the new demo users" not in capsys.readouterr().out

@@ -12,10 +12,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accessgov.actions import ActionRefused
-from accessgov.audit import Action, record_event
-from accessgov.catalogue import PERMISSIONS
-from accessgov.models import ApiUser
+from accessgov.audit.actions import Action, record_event
+from accessgov.core.catalogue import PERMISSIONS
+from accessgov.core.errors import ActionRefused
+from accessgov.policy.access import require_api_access
 from tenants.models import Organization, Tenant
 from tokens.models import ThirdPartyToken, generate_token_id, grace_period
 
@@ -47,13 +47,6 @@ class TokenTerms:
             "organization_ids": sorted(set(self.organization_ids or ())),
             "permissions": sorted(set(self.permissions)),
         }
-
-
-def _require_api_access(tenant: Tenant, doing: str) -> None:
-    # Locks the API user row, as issue_api_key does, so turning access off cannot race this.
-    api_user = ApiUser.objects.select_for_update().filter(tenant=tenant).first()
-    if api_user is None or not api_user.is_active:
-        raise ActionRefused(f"Agree to the API Policy on the Manage API tab before {doing}.")
 
 
 def _check_terms(*, tenant: Tenant, fields: dict, expiry_changed: bool, now: datetime) -> None:
@@ -101,7 +94,7 @@ def create_token(
     try:
         with transaction.atomic():
             # Checked inside the transaction: a token is never made for a tenant whose access is off.
-            _require_api_access(tenant, "creating tokens")
+            require_api_access(tenant, before="creating tokens")
             _check_terms(tenant=tenant, fields=fields, expiry_changed=True, now=now)
             if _name_taken(tenant, terms.name):
                 raise _duplicate_name(terms.name)
@@ -140,18 +133,6 @@ def _describe(token: ThirdPartyToken) -> dict:
         "organizations": "all" if token.all_organizations else token.organization_ids,
         "permissions": token.permissions,
     }
-
-
-AUDITED_FIELDS = (
-    "name",
-    "description",
-    "starts_at",
-    "expires_at",
-    "allowed_ips",
-    "all_organizations",
-    "organization_ids",
-    "permissions",
-)
 
 
 def _audit_value(value):
@@ -226,7 +207,7 @@ def regenerate_secret(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        _require_api_access(token.tenant, "regenerating token secrets")
+        require_api_access(token.tenant, before="regenerating token secrets")
         locked = ThirdPartyToken.objects.select_for_update().filter(pk=token.pk).first()
         if locked is None:
             raise ActionRefused("This token was deleted; there is nothing to reinstate. Create a new token.")
@@ -356,13 +337,12 @@ def _purge_tenant(tenant, purgeable, grace_days, batch_size, run, summary, repor
             count = 0
             if batch:
                 cursor = batch[-1]
-                # One DELETE statement, whatever listens: _raw_delete neither loads the rows into
-                # Python nor sends delete signals. Nothing can need them: a purged token was
-                # revoked (and refused) for the whole grace period, and nothing points at a token
-                # with a Python-level on_delete (its own foreign keys are database-level, so
-                # Django's check fields.E323 refuses any that would).
-                doomed = purgeable.filter(pk__in=[pk for _, pk in batch])
-                count = doomed._raw_delete(doomed.db)
+                # One DELETE statement: nothing listens for a token's deletion (a purged token
+                # was revoked, and refused, for its whole grace period) and nothing points at a
+                # token with a Python-level on_delete (its own foreign keys are database-level,
+                # so Django's check fields.E323 refuses any that would), so Django deletes
+                # without loading the rows (tests/tokens/test_purge.py captures the SQL).
+                count, _ = purgeable.filter(pk__in=[pk for _, pk in batch]).delete()
             if count:
                 number += 1
                 deleted += count

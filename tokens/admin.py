@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accessgov.actions import ActionRefused
-from accessgov.clientip import get_client_ip
+from accessgov.core.clientip import get_client_ip
+from accessgov.core.errors import ActionRefused
 from tokens import actions
 from tokens.models import ThirdPartyToken, TokenStatus
 

@@ -5,7 +5,7 @@ import ipaddress
 from django import forms
 from django.utils import timezone
 
-from accessgov.catalogue import READ_ONLY_PERMISSIONS, grouped
+from accessgov.core.catalogue import READ_ONLY_PERMISSIONS, grouped
 from tenants.models import Organization, Tenant
 from tokens.actions import TokenTerms
 from tokens.models import ThirdPartyToken, TokenStatus

@@ -5,11 +5,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, signals
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.views.decorators.debug import sensitive_variables
 
-from accessgov import keys
+from accessgov.core import keys
+from accessgov.core.clientip import parse_address
+from accessgov.core.credentials import Kind, OrganizationScope, announce_change, cache_key
 from tenants.models import Tenant, TenantOwnedQuerySet
 
 TOKEN_ID_PREFIX = "agt_"
@@ -94,7 +96,7 @@ class ThirdPartyToken(models.Model):
     all_organizations = models.BooleanField(default=True)
     # Ids of organizations of the same tenant; used only when all_organizations is False.
     organization_ids = models.JSONField(default=list, blank=True)
-    # Permission strings from accessgov.catalogue.
+    # Permission strings from accessgov.core.catalogue.
     permissions = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
@@ -184,16 +186,8 @@ class ThirdPartyToken(models.Model):
         )
         if changed:
             self.revoked_at, self.revoked_by, self.updated_at = now, by, now
-            # A queryset UPDATE sends no signal; tell receivers (such as a cache of verified
-            # credentials) exactly what save() would have told them.
-            signals.post_save.send(
-                sender=type(self),
-                instance=self,
-                created=False,
-                update_fields=frozenset(["revoked_at", "revoked_by", "updated_at"]),
-                raw=False,
-                using=self._state.db,
-            )
+            # A queryset UPDATE sends no post_save: say it, so every app server drops its copy.
+            announce_change(cache_key(Kind.TOKEN, self.token_id))
         return bool(changed)
 
     revoke.alters_data = True
@@ -202,26 +196,14 @@ class ThirdPartyToken(models.Model):
         """Return whether CLIENT_IP is inside the allowlist; an IPv4-mapped IPv6 address counts as IPv4."""
         if not self.allowed_ips:
             return True
-        address = parse_client_ip(client_ip)
+        address = parse_address(client_ip)
         if address is None:
             return False
         return any(address in ipaddress.ip_network(network) for network in self.allowed_ips)
 
-    def allows_organization(self, organization_id: int) -> bool:
-        """Return whether the token may act on the organization ORGANIZATION_ID of its tenant."""
-        return self.all_organizations or organization_id in self.organization_ids
-
-
-def parse_client_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Return VALUE as an address (IPv4-mapped IPv6 unwrapped, zone dropped), or None if malformed."""
-    try:
-        address = ipaddress.ip_address(value.strip() if isinstance(value, str) else value)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
-        if address.scope_id is not None:
-            # fe80::1%eth0: the zone names a local interface, not part of the address.
-            return ipaddress.IPv6Address(str(address).split("%", 1)[0])
-    return address
+    @property
+    def organization_scope(self) -> OrganizationScope:
+        """Return the organizations of its tenant the token may act on."""
+        return OrganizationScope.of(
+            all_organizations=self.all_organizations, organization_ids=self.organization_ids
+        )

@@ -13,10 +13,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accessgov.actions import ActionRefused, api_access_enabled
-from accessgov.catalogue import label_of
-from accessgov.clientip import get_client_ip
-from accessgov.forms import ConfirmForm
+from accessgov.core.catalogue import label_of
+from accessgov.core.clientip import get_client_ip
+from accessgov.core.errors import ActionRefused
+from accessgov.core.forms import ConfirmForm
+from accessgov.policy.access import access_on
 from tenants.access import administrator_required
 from tenants.models import Organization
 from tokens import actions
@@ -77,7 +78,7 @@ def list_tokens(request: HttpRequest) -> HttpResponse:
         "rows": [_row(token, names, now) for token in page.object_list],
         "query": urlencode({k: v for k, v in (("status", status), ("q", term)) if v}),
         "filtered": bool(status or term),
-        "api_enabled": api_access_enabled(request.tenant),
+        "api_enabled": access_on(request.tenant),
         "statuses": TokenStatus.choices,
     }
     if request.htmx:
@@ -105,7 +106,7 @@ def _form_page(request: HttpRequest, form: TokenForm, *, token: ThirdPartyToken 
         "tab": "tokens",
         "form": form,
         "token": token,
-        "api_enabled": api_access_enabled(request.tenant),
+        "api_enabled": access_on(request.tenant),
         "organizations": Organization.objects.for_tenant(request.tenant).order_by("name", "pk"),
         "selected_organizations": form.selected_organization_ids()
         if form.is_bound

@@ -7,8 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accessgov.actions import ActionRefused, api_access_enabled
-from accessgov.audit import Action, record_event
+from accessgov.audit.actions import Action, record_event
+from accessgov.core.errors import ActionRefused
+from accessgov.policy.access import access_on, api_off_message, require_api_access
 from tenants.models import Tenant
 from webhooks import domains, events, queue, signing
 from webhooks.delivery import SafeSender, sender_from_settings
@@ -26,15 +27,16 @@ MAX_DESTINATIONS_PER_TENANT = 50
 MAX_NOTIFICATION_BYTES = 64 * 1024
 # How long the secret replaced by a rotation still signs (as a second signature).
 ROTATION_OVERLAP = timedelta(hours=24)
-API_OFF = "Agree to the API Policy on the Manage API tab before changing webhook settings."
+API_OFF = api_off_message(before="changing webhook settings")
 
 __all__ = ["ActionRefused"]
 
 
 def _require_api_access(tenant: Tenant) -> None:
-    # Every webhook form is refused server-side until the API Policy is agreed (MDR seed).
-    if not api_access_enabled(tenant):
-        raise ActionRefused(API_OFF)
+    # Every webhook form is refused server-side until the API Policy is agreed (MDR seed); the
+    # API user row stays locked to the end of the transaction, so access cannot be turned off
+    # half-way through a change.
+    require_api_access(tenant, before="changing webhook settings")
 
 
 @transaction.atomic
@@ -119,7 +121,8 @@ def create_destination(
     sender: SafeSender | None = None,
 ) -> WebhookDestination:
     """Add a destination at URL, on an approved domain, with a new signing secret."""
-    _require_api_access(tenant)
+    if not access_on(tenant):
+        raise ActionRefused(API_OFF)  # before any DNS lookup; checked again, locked, below
     _check_destination_host(tenant, url, sender or sender_from_settings())
     with transaction.atomic():
         Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -170,11 +173,13 @@ def update_destination(
 ) -> WebhookDestination:
     """Change DESTINATION; a new URL is checked against the approved list and DNS again."""
     tenant = destination.tenant
-    _require_api_access(tenant)
+    if not access_on(tenant):
+        raise ActionRefused(API_OFF)  # before any DNS lookup; checked again, locked, below
     url_changed = url.url != destination.url
     if url_changed:
         _check_destination_host(tenant, url, sender or sender_from_settings())
     with transaction.atomic():
+        _require_api_access(tenant)
         locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
         if locked is None:
             raise ActionRefused("That destination was deleted meanwhile.")
@@ -350,7 +355,7 @@ def _attempt_now(delivery: WebhookDelivery, sender: SafeSender | None) -> Webhoo
 
 def send_notification(*, tenant: Tenant, payload: dict, actor_label: str, ip: str | None) -> int:
     """Queue a `notify` event carrying PAYLOAD to TENANT's subscribed destinations; return how many."""
-    if not api_access_enabled(tenant):
+    if not access_on(tenant):
         raise ActionRefused("API access is off for this tenant.")
     data = {"notification": payload, "sent_by": actor_label}
     if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_NOTIFICATION_BYTES:

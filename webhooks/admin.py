@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from accessgov.admin import ReadOnlyAdmin
+from accessgov.core.admin import ReadOnlyAdmin
 from webhooks.models import ApprovedWebhookDomain, WebhookAttempt, WebhookDelivery, WebhookDestination
 
 

@@ -133,7 +133,10 @@ def _host_from_pasted_url(text: str) -> str:
         raise InvalidDomain("Webhooks are sent over https only; paste an https:// URL or just the domain.")
     if "\\" in text:
         raise InvalidDomain("That URL contains a backslash; enter just the domain.")
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as error:  # "https://[": an unclosed IPv6 bracket
+        raise InvalidDomain("That URL is not valid; enter just the domain.") from error
     if "@" in parts.netloc:
         raise InvalidDomain("That URL contains a user name or password; enter just the domain.")
     try:

@@ -6,8 +6,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from accessgov.audit import Action
-from accessgov.models import ApiUser, AuditEvent
+from accessgov.audit.models import Action, AuditEvent
+from accessgov.policy.access import access_on
 from tenants.models import Tenant
 from webhooks import signing
 from webhooks.models import DeliveryState, WebhookDelivery, WebhookDestination
@@ -16,14 +16,28 @@ logger = logging.getLogger(__name__)
 
 NOTIFY = "notify"
 TEST = "test"
-# Audit actions whose groups are governance events a destination may receive (issue 5):
-# policy agreed or withdrawn, keys, third-party tokens and approved domains.
-GOVERNANCE_GROUPS = ("policy.", "api_access.", "api_key.", "token.", "domain.")
+# The audit actions that are governance events a destination may subscribe to: the policy agreed
+# or withdrawn, API keys, third-party tokens and approved domains. Named one by one, so a new
+# audit action is sent to receivers only once it is added here on purpose.
+SUBSCRIBABLE_ACTIONS: tuple[Action, ...] = (
+    Action.POLICY_AGREED,
+    Action.API_ACCESS_DISABLED,
+    Action.API_KEY_CREATED,
+    Action.API_KEY_DELETED,
+    Action.TOKEN_CREATED,
+    Action.TOKEN_UPDATED,
+    Action.TOKEN_REVOKED,
+    Action.TOKEN_SECRET_REGENERATED,
+    Action.TOKEN_REINSTATED,
+    Action.TOKEN_PURGED,
+    Action.WEBHOOK_DOMAIN_ADDED,
+    Action.WEBHOOK_DOMAIN_REMOVED,
+)
 
 
 def governance_event_types() -> list[tuple[str, str]]:
     """Return (event type, label) for every audit action a destination may subscribe to."""
-    return [(value, label) for value, label in Action.choices if value.startswith(GOVERNANCE_GROUPS)]
+    return [(action.value, action.label) for action in SUBSCRIBABLE_ACTIONS]
 
 
 def event_type_choices() -> list[tuple[str, str]]:
@@ -91,12 +105,15 @@ def queue_deliveries(*, tenant: Tenant, event_type: str, data: dict, now=None) -
     return WebhookDelivery.objects.bulk_create(deliveries)
 
 
-def enqueue_for_audit_event(event: AuditEvent) -> None:
-    """Queue deliveries of EVENT to the tenant's enabled destinations subscribed to its action."""
-    if event.tenant_id is None or not event.action.startswith(GOVERNANCE_GROUPS):
+def enqueue_for_audit_event(sender=None, *, event: AuditEvent, **kwargs) -> None:
+    """Queue deliveries of EVENT to the tenant's enabled destinations subscribed to its action.
+
+    Connected to accessgov.audit.actions.event_committed in WebhooksConfig.ready().
+    """
+    if event.tenant_id is None or event.action not in SUBSCRIBABLE_ACTIONS:
         return
     tenant = event.tenant
-    active = ApiUser.objects.filter(tenant=tenant, is_active=True).exists()
+    active = access_on(tenant)
     # While API access is off nothing is sent; the one exception is the event that says it was
     # turned off, so receivers learn why deliveries stop.
     if not active and event.action != Action.API_ACCESS_DISABLED:

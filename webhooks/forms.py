@@ -54,9 +54,3 @@ class DestinationForm(forms.Form):
         chosen = set(self.cleaned_data["events"])
         # Stored in catalogue order, so an unchanged choice compares equal.
         return [value for value, _label in events.event_type_choices() if value in chosen]
-
-
-class ConfirmForm(forms.Form):
-    confirm = forms.BooleanField(
-        label="I understand", error_messages={"required": "Tick the box to confirm."}
-    )

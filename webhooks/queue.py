@@ -15,8 +15,8 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accessgov.actions import api_access_enabled
-from accessgov.audit import Action
+from accessgov.audit.models import Action
+from accessgov.policy.access import access_on
 from webhooks.delivery import SafeSender, SendResult, sender_from_settings
 from webhooks.destinations import InvalidUrl, parse_destination_url
 from webhooks.models import (
@@ -61,7 +61,7 @@ def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None) -> list[WebhookDeliv
 def _refusal_before_sending(delivery: WebhookDelivery, approved: list[str]) -> str:
     destination = delivery.destination
     # The one event allowed out while API access is off is the one announcing it.
-    if delivery.event_type != Action.API_ACCESS_DISABLED and not api_access_enabled(delivery.tenant):
+    if delivery.event_type != Action.API_ACCESS_DISABLED and not access_on(delivery.tenant):
         return "Not sent: API access is off for this tenant."
     if not destination.is_enabled:
         return "Not sent: the destination is disabled."

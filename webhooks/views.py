@@ -13,11 +13,12 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accessgov.actions import api_access_enabled
-from accessgov.clientip import get_client_ip
+from accessgov.core.clientip import get_client_ip
+from accessgov.core.forms import ConfirmForm
+from accessgov.policy.access import access_on
 from tenants.access import administrator_required
 from webhooks import actions, events
-from webhooks.forms import ConfirmForm, DestinationForm, DomainForm
+from webhooks.forms import DestinationForm, DomainForm
 from webhooks.models import (
     ApprovedWebhookDomain,
     DeliveryState,
@@ -75,7 +76,7 @@ def _index_context(request: HttpRequest, **extra) -> dict:
         destination.approved_entry = destination.approved_by(names)
     context = {
         "tab": "webhooks",
-        "api_enabled": api_access_enabled(tenant),
+        "api_enabled": access_on(tenant),
         "domains": domain_page,
         "destinations": destination_page,
         "domain_form": DomainForm(),
@@ -99,7 +100,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @administrator_required
 def add_domain(request: HttpRequest) -> HttpResponse:
     """Show the "+ Add new domain" field, and approve the domain entered in it."""
-    if not api_access_enabled(request.tenant):
+    if not access_on(request.tenant):
         return _refuse(request, actions.API_OFF)
     form = DomainForm(request.POST or None)
     template = f"{INDEX}#domains" if request.htmx else INDEX
@@ -128,7 +129,7 @@ def add_domain(request: HttpRequest) -> HttpResponse:
 def remove_domain(request: HttpRequest, domain_id: int) -> HttpResponse:
     """Ask for confirmation, then remove an approved domain; its destinations are blocked at once."""
     approved = get_object_or_404(ApprovedWebhookDomain.objects.for_tenant(request.tenant), pk=domain_id)
-    if not api_access_enabled(request.tenant):
+    if not access_on(request.tenant):
         return _refuse(request, actions.API_OFF)
     names = [approved.domain]
     affected = [
@@ -161,7 +162,7 @@ def _destination_form_page(request, form, destination=None, status=200) -> HttpR
 @administrator_required
 def add_destination(request: HttpRequest) -> HttpResponse:
     """Add a webhook destination on an approved domain."""
-    if not api_access_enabled(request.tenant):
+    if not access_on(request.tenant):
         return _refuse(request, actions.API_OFF)
     if request.method == "GET":
         initial = {"events": [events.NOTIFY, events.TEST], "is_enabled": True}
@@ -194,7 +195,7 @@ def add_destination(request: HttpRequest) -> HttpResponse:
 def edit_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Change a destination's URL, description, events, or whether it is enabled."""
     destination = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
-    if not api_access_enabled(request.tenant):
+    if not access_on(request.tenant):
         return _refuse(request, actions.API_OFF, to=_destination_url(request, destination))
     if request.method == "GET":
         initial = {
@@ -229,7 +230,7 @@ def edit_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
 def delete_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Ask for confirmation, then delete a destination and its delivery log."""
     destination = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
-    if not api_access_enabled(request.tenant):
+    if not access_on(request.tenant):
         return _refuse(request, actions.API_OFF, to=_destination_url(request, destination))
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -259,7 +260,7 @@ def _destination_context(request: HttpRequest, destination: WebhookDestination, 
     )
     context = {
         "tab": "webhooks",
-        "api_enabled": api_access_enabled(tenant),
+        "api_enabled": access_on(tenant),
         "destination": destination,
         "approved_entry": destination.approved_by(names),
         "event_labels": [events.event_label(e) for e in destination.events],
@@ -310,7 +311,7 @@ def reveal_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
 def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Ask for confirmation, then replace the signing secret and show the new one once here."""
     found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
-    if not api_access_enabled(request.tenant):
+    if not access_on(request.tenant):
         return _refuse(request, actions.API_OFF, to=_destination_url(request, found))
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accessgov.models import AuditEvent
+from accessgov.audit.models import AuditEvent
 from tests.factories import AuditEventFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,8 @@
 import pytest
 from django.test import Client
 
-from accessgov.models import ApiKey, AuditEvent
+from accessgov.audit.models import AuditEvent
+from accessgov.policy.models import ApiKey
 from tests.factories import ApiKeyFactory, AuditEventFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

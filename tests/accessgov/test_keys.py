@@ -2,7 +2,7 @@
 
 import pytest
 
-from accessgov import keys
+from accessgov.core import keys
 
 
 def test_a_new_api_key_has_the_prefix_a_lookup_id_256_random_bits_and_a_checksum():

@@ -5,8 +5,9 @@ import re
 import pytest
 from django.test import Client
 
-from accessgov import keys
-from accessgov.models import ApiKey, ApiUser, AuditEvent, PolicyAcceptance, PolicyVersion
+from accessgov.audit.models import AuditEvent
+from accessgov.core import keys
+from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
 from tests.factories import ApiKeyFactory, ApiUserFactory, PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db

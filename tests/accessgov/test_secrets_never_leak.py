@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from accessgov.models import ApiKey
+from accessgov.policy.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def test_an_error_report_made_after_the_key_exists_does_not_carry_it(admin_user,
     from django.test import RequestFactory
     from django.views.debug import ExceptionReporter
 
-    from accessgov import views
+    from accessgov.policy import views
 
     def fail_to_render(*args, **kwargs):
         raise RuntimeError("the page could not be rendered")

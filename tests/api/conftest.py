@@ -8,7 +8,7 @@ import trustme
 from django.db import connections
 from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
-from accessgov import actions
+from accessgov.policy import actions
 from tests.factories import ThirdPartyTokenFactory, UserFactory
 
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.test import Client, override_settings
 
-from accessgov import credentials
+from accessgov.api import cache as credentials
 from tests.api.conftest import ALL_READ
 from tests.factories import ThirdPartyTokenFactory
 
@@ -47,7 +47,7 @@ def test_a_foreign_host_header_gets_400_in_the_envelope(client_, token):
 
 @override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
 def test_with_trusted_proxies_listed_only_they_may_say_the_request_was_https(client_, token, monkeypatch):
-    from accessgov import clientip
+    from accessgov.core import clientip
 
     monkeypatch.setenv("ACCESSGOV_TRUSTED_PROXIES", "10.0.0.2")
     clientip.trusted_proxies.cache_clear()
@@ -69,7 +69,7 @@ def test_with_trusted_proxies_listed_only_they_may_say_the_request_was_https(cli
 
 
 def test_the_client_ip_comes_from_x_forwarded_for_only_through_a_trusted_proxy(rf, monkeypatch):
-    from accessgov import clientip
+    from accessgov.core import clientip
 
     monkeypatch.setenv("ACCESSGOV_TRUSTED_PROXIES", "10.0.0.0/24")
     clientip.trusted_proxies.cache_clear()
@@ -184,7 +184,7 @@ def test_a_cached_token_is_dropped_at_once_when_it_is_revoked_edited_or_access_i
 ):
     from django.utils import timezone
 
-    from accessgov import actions
+    from accessgov.policy import actions
 
     token = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=ALL_READ)
     assert client_.get("/api/v1/Organizations", secure=True, **auth_header(token)).status_code == 200

@@ -9,8 +9,8 @@ import time_machine
 from django.test import override_settings
 from django.utils import timezone
 
-from accessgov import actions
-from accessgov.models import AuditEvent
+from accessgov.audit.models import AuditEvent
+from accessgov.policy import actions
 from tests.api.conftest import basic, trusting
 from tests.factories import OrganizationFactory, ThirdPartyTokenFactory, UserFactory
 

@@ -10,7 +10,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
 from django.test import override_settings
 
-from accessgov import limits
+from accessgov.api import limits
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -3,8 +3,8 @@
 import pytest
 from django.http import QueryDict
 
-from accessgov import odata
-from accessgov.api import list_response
+from accessgov.api import odata
+from accessgov.api.envelope import list_response
 from tenants.models import Organization
 from tests.factories import OrganizationFactory
 

@@ -10,7 +10,7 @@ from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 
-from accessgov import actions
+from accessgov.policy import actions
 from tests.api.conftest import ALL_READ
 from tests.factories import OrganizationFactory, PolicyVersionFactory, ThirdPartyTokenFactory, UserFactory
 
@@ -33,7 +33,7 @@ def keep_test_connection():
 
 @pytest.fixture
 def credential(db, keep_test_connection):
-    from accessgov.models import PolicyVersion
+    from accessgov.policy.models import PolicyVersion
     from tenants.models import Tenant
 
     tenant = Tenant.objects.filter(slug="fuzz").first()

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from accessgov.models import ApiKey
+from accessgov.policy.models import ApiKey
 from tenants.models import Role
 from tests.factories import MembershipFactory, UserFactory
 

@@ -7,7 +7,8 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tokens.auth import Refusal, check_token
+from accessgov.core.credentials import Refusal
+from tokens.auth import check_token
 from tokens.models import ThirdPartyToken
 
 SECRET = re.compile(r"^agts_[0-9A-Za-z]{61}$")

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.test import Client
 from playwright.sync_api import expect
 
-from accessgov.models import TrustedApplicationAuthorization
+from accessgov.trusted.models import TrustedApplicationAuthorization
 from tests.factories import OAUTH_REDIRECT_URI, OrganizationFactory, TrustedApplicationFactory
 from tests.trusted.conftest import consent_url, exchange, make_pkce
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
-from accessgov import actions
-from accessgov.models import PolicyVersion
+from accessgov.policy import actions
+from accessgov.policy.models import PolicyVersion
 from tenants.models import Role
 from tests.factories import (
     ApprovedWebhookDomainFactory,

@@ -21,7 +21,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
-from accessgov import actions
+from accessgov.policy import actions
 from tests.factories import ThirdPartyTokenFactory, UserFactory
 from tests.ops.conftest import AppServer, app_environment, basic_header, console_session_for
 

@@ -15,8 +15,10 @@ from django.conf import settings
 from django.core import checks
 from django.test import Client, override_settings
 
-from accessgov import actions, catalogue, keys
-from accessgov.models import ApiKey, AuditEvent
+from accessgov.audit.models import AuditEvent
+from accessgov.core import catalogue, keys
+from accessgov.policy import actions
+from accessgov.policy.models import ApiKey
 from tests.factories import OrganizationFactory, ThirdPartyTokenFactory
 from tokens.models import ThirdPartyToken
 from webhooks.models import ApprovedWebhookDomain

@@ -21,9 +21,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accessgov import actions, catalogue
-from accessgov.api import openapi_schema
-from accessgov.models import ApiKey, AuditEvent, TrustedApplicationAuthorization
+from accessgov.api.site import openapi_schema
+from accessgov.audit.models import AuditEvent
+from accessgov.core import catalogue
+from accessgov.policy import actions
+from accessgov.policy.models import ApiKey
+from accessgov.trusted.models import TrustedApplicationAuthorization
 from tenants.models import Organization
 from tests.factories import (
     ApprovedWebhookDomainFactory,

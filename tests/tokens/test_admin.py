@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from accessgov.models import AuditEvent
+from accessgov.audit.models import AuditEvent
 from tests.factories import ThirdPartyTokenFactory, UserFactory
 
 CHANGELIST = "/admin/tokens/thirdpartytoken/"

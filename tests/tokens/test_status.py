@@ -96,20 +96,19 @@ def test_the_factory_traits_give_the_status_they_name():
 
 
 @pytest.mark.django_db
-def test_revoking_tells_save_receivers_what_changed_as_a_save_would():
+def test_revoking_announces_the_change_once_so_every_cached_copy_is_dropped():
     from unittest import mock
 
-    from django.db.models.signals import post_save
+    from accessgov.core.credentials import credential_changed
 
     token = ThirdPartyTokenFactory()
     receiver = mock.Mock()
-    post_save.connect(receiver, sender=ThirdPartyToken, dispatch_uid="test-revoke-receiver")
+    credential_changed.connect(receiver, dispatch_uid="test-revoke-receiver")
     try:
         token.revoke(by=None, now=START)
         token.revoke(by=None, now=START)  # already revoked: nothing changed, nothing to tell
     finally:
-        post_save.disconnect(sender=ThirdPartyToken, dispatch_uid="test-revoke-receiver")
+        credential_changed.disconnect(dispatch_uid="test-revoke-receiver")
     receiver.assert_called_once()
     _, kwargs = receiver.call_args
-    assert kwargs["instance"] is token and kwargs["created"] is False
-    assert kwargs["update_fields"] == {"revoked_at", "revoked_by", "updated_at"}
+    assert kwargs["cache_keys"] == (f"t:{token.token_id}",) and kwargs["everything"] is False

@@ -7,11 +7,12 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from accessgov import keys
-from accessgov.models import AuditEvent
+from accessgov.audit.models import AuditEvent
+from accessgov.core import keys
+from accessgov.core.credentials import Refusal
 from tests.factories import ApiUserFactory, OrganizationFactory, ThirdPartyTokenFactory
 from tests.tokens.conftest import tokens_url
-from tokens.auth import Refusal, check_token
+from tokens.auth import check_token
 from tokens.models import ThirdPartyToken
 
 SECRET_RE = re.compile(r"agts_[0-9A-Za-z]{61}")

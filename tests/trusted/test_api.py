@@ -5,8 +5,10 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from accessgov import actions, trusted
-from accessgov.models import TrustedApplicationAuthorization
+from accessgov.policy import actions
+from accessgov.trusted import actions as trusted
+from accessgov.trusted import oauth
+from accessgov.trusted.models import TrustedApplicationAuthorization
 from tests.factories import OrganizationFactory, TrustedApplicationFactory
 from tests.trusted.conftest import refresh, tokens_for
 
@@ -70,7 +72,7 @@ def test_a_malformed_or_unknown_access_token_is_401(enabled_tenant, header):
 
 
 def test_an_unknown_well_formed_access_token_is_401(enabled_tenant):
-    response = _get("Me", trusted.generate_access_token())
+    response = _get("Me", oauth.generate_access_token())
     assert response.status_code == 401 and response.json()["Error"]["Code"] == "invalid_credentials"
 
 
@@ -125,7 +127,7 @@ def test_refreshing_does_not_reset_the_rate_limit(admin_client, enabled_tenant, 
 def test_failed_access_tokens_count_towards_the_ip_block(admin_client, enabled_tenant, app, contoso):
     tokens = tokens_for(admin_client, app, [contoso])
     for _ in range(3):
-        assert _get("Me", trusted.generate_access_token()).status_code == 401
+        assert _get("Me", oauth.generate_access_token()).status_code == 401
     blocked = _get("Me", tokens["access_token"])
     assert blocked.status_code == 429 and blocked.json()["Error"]["Code"] == "ip_blocked"
 
@@ -133,7 +135,7 @@ def test_failed_access_tokens_count_towards_the_ip_block(admin_client, enabled_t
 def test_an_access_token_of_another_tenant_sees_only_its_tenant(
     admin_client, other_admin_client, enabled_tenant, other_tenant, app, policy, contoso
 ):
-    from accessgov.models import ApiUser
+    from accessgov.policy.models import ApiUser
     from tests.factories import UserFactory
 
     actions.agree_to_policy(tenant=other_tenant, version=policy, by=UserFactory(), ip=None)

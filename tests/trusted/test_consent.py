@@ -8,7 +8,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
-from accessgov.models import AuditEvent, TrustedApplicationAuthorization, TrustedApplicationToken
+from accessgov.audit.models import AuditEvent
+from accessgov.trusted.models import TrustedApplicationAuthorization, TrustedApplicationToken
 from tests.factories import OAUTH_REDIRECT_URI, TrustedApplicationFactory
 from tests.trusted.conftest import (
     authorize,

@@ -8,7 +8,8 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from django.test import Client
 
-from accessgov.models import AuditEvent, TrustedApplicationAuthorization
+from accessgov.audit.models import AuditEvent
+from accessgov.trusted.models import TrustedApplicationAuthorization
 from tests.api.conftest import ca_file, certificate_authority, tls_server, trusting  # noqa: F401
 from tests.factories import OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URI
 

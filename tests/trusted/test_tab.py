@@ -6,8 +6,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import AccessToken, RefreshToken
 
-from accessgov import actions
-from accessgov.models import AuditEvent, TrustedApplicationAuthorization
+from accessgov.audit.models import AuditEvent
+from accessgov.policy import actions
+from accessgov.trusted.models import TrustedApplicationAuthorization
 from tests.factories import TrustedApplicationAuthorizationFactory, TrustedApplicationFactory
 from tests.trusted.conftest import refresh, tokens_for
 

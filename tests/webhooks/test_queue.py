@@ -7,7 +7,7 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 
-from accessgov.models import ApiUser
+from accessgov.policy.models import ApiUser
 from webhooks import actions, events, queue
 from webhooks.models import MAX_ATTEMPTS, RETRY_DELAYS, ApprovedWebhookDomain, DeliveryState, WebhookDelivery
 
@@ -178,6 +178,7 @@ def test_send_notification_queues_notify_to_subscribed_enabled_destinations_only
 
 def test_send_notification_is_refused_when_api_access_is_off(tenant, destination):
     ApiUser.objects.filter(tenant=tenant).update(is_active=False)
+    tenant.refresh_from_db()  # the factory left the active API user on this object
     with pytest.raises(actions.ActionRefused):
         actions.send_notification(tenant=tenant, payload={}, actor_label="t", ip=None)
     assert not WebhookDelivery.objects.exists()
@@ -186,7 +187,7 @@ def test_send_notification_is_refused_when_api_access_is_off(tenant, destination
 def test_governance_events_are_queued_after_commit_without_secrets(
     tenant, destination, admin_user, django_capture_on_commit_callbacks
 ):
-    from accessgov import actions as api_actions
+    from accessgov.policy import actions as api_actions
 
     with django_capture_on_commit_callbacks(execute=True):
         api_key, raw = api_actions.issue_api_key(
@@ -201,12 +202,12 @@ def test_governance_events_are_queued_after_commit_without_secrets(
 def test_turning_api_access_off_still_announces_it_and_nothing_after(
     tenant, destination, admin_user, django_capture_on_commit_callbacks
 ):
-    from accessgov import actions as api_actions
+    from accessgov.policy import actions as api_actions
 
     with django_capture_on_commit_callbacks(execute=True):
         api_actions.disable_api_access(tenant=tenant, by=admin_user, ip=None)
     assert WebhookDelivery.objects.filter(event_type="api_access.disabled").count() == 1
-    from accessgov.audit import Action, record_event
+    from accessgov.audit.actions import Action, record_event
 
     with django_capture_on_commit_callbacks(execute=True):
         record_event(tenant=tenant, actor=admin_user, action=Action.WEBHOOK_DOMAIN_ADDED)

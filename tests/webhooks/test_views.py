@@ -7,7 +7,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accessgov.models import ApiUser, AuditEvent
+from accessgov.audit.models import AuditEvent
+from accessgov.policy.models import ApiUser
 from tests.factories import (
     ApprovedWebhookDomainFactory,
     UserFactory,

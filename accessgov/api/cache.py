@@ -1,7 +1,7 @@
 """A per-process cache of the credential rows the API verified, kept fresh through Redis.
 
 A warm API request needs no SQL: the app server still holds the token (or key) row it loaded, and
-the one Redis round trip that counts the rate limits also returns two version numbers, one for
+the one Redis round trip that counts the rate limits (accessgov.api.limits) also returns two version numbers, one for
 that credential and one for everything. Any change to a credential (revoke, regenerate, edit,
 delete) bumps the credential's version and any switch of API access bumps the global one, on
 commit, so the very next request on every app server sees a different version, drops its copy
@@ -19,7 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from accessgov import limits
+from accessgov.api import limits
+from accessgov.core import credentials
+from accessgov.core.credentials import Kind, credential_changed
 
 MAX_ENTRIES = 10_000
 
@@ -62,16 +64,9 @@ def clear() -> None:
     _entries.clear()
 
 
-def token_key(token_id: str) -> str:
-    return f"t:{token_id}"
-
-
-def api_key_key(prefix: str) -> str:
-    return f"k:{prefix}"
-
-
 def _publish(*cache_keys: str, everything: bool = False) -> None:
-    """Bump the versions once the change is committed (a rolled-back change changes nothing)."""
+    """Drop our copies now and bump the versions once the change is committed (a rolled-back
+    change changes nothing), so every other app server drops its copy on its next request."""
     for cache_key in cache_keys:
         drop(cache_key)
     if everything:
@@ -80,21 +75,25 @@ def _publish(*cache_keys: str, everything: bool = False) -> None:
 
 
 # Signals rather than calls in every action: whatever saves these rows (an action, the admin, a
-# shell session), every app server must stop trusting its copy. ThirdPartyToken.revoke() is a
-# conditional UPDATE and sends post_save itself for this reason. Purged
-# tokens need nothing: they were revoked first, and a cached revoked token is refused anyway (and
-# a post_delete receiver would make Django load every purged row into Python).
-# Trusted applications' OAuth access tokens are never cached (PresentedCredential.cacheable), so
-# revoking an authorization or a token, or an expiry, needs no receiver here: each request asks
-# the database.
+# shell session), every app server must stop trusting its copy. A change made without save()
+# (ThirdPartyToken.revoke() is a conditional UPDATE) announces itself through
+# accessgov.core.credentials.announce_change. Purged tokens need nothing: they were revoked first,
+# and a cached revoked token is refused anyway, so purge_revoked deletes with one DELETE
+# (tests/tokens/test_purge.py captures its SQL). Trusted applications' OAuth access tokens are
+# never cached (PresentedCredential.cacheable), so revoking an authorization or a token, or an
+# expiry, needs no receiver here: each request asks the database.
 
 
-def _token_changed(sender, instance, **kwargs) -> None:
-    _publish(token_key(instance.token_id))
+def _credential_changed(sender, *, cache_keys: tuple[str, ...], everything: bool, **kwargs) -> None:
+    _publish(*cache_keys, everything=everything)
+
+
+def _token_saved(sender, instance, **kwargs) -> None:
+    _publish(credentials.cache_key(Kind.TOKEN, instance.token_id))
 
 
 def _api_key_changed(sender, instance, **kwargs) -> None:
-    _publish(api_key_key(instance.prefix))
+    _publish(credentials.cache_key(Kind.API_KEY, instance.prefix))
 
 
 def _api_access_changed(sender, instance, **kwargs) -> None:
@@ -102,11 +101,9 @@ def _api_access_changed(sender, instance, **kwargs) -> None:
 
 
 def connect_signals() -> None:
-    """Wire the invalidation to every model a cached decision depends on."""
-    post_save.connect(_token_changed, sender="tokens.ThirdPartyToken", dispatch_uid="credentials-token-save")
-    post_delete.connect(
-        _token_changed, sender="tokens.ThirdPartyToken", dispatch_uid="credentials-token-delete"
-    )
+    """Wire the invalidation to every change a cached decision depends on."""
+    credential_changed.connect(_credential_changed, dispatch_uid="credentials-announced")
+    post_save.connect(_token_saved, sender="tokens.ThirdPartyToken", dispatch_uid="credentials-token-save")
     post_save.connect(_api_key_changed, sender="accessgov.ApiKey", dispatch_uid="credentials-key-save")
     post_delete.connect(_api_key_changed, sender="accessgov.ApiKey", dispatch_uid="credentials-key-delete")
     post_save.connect(

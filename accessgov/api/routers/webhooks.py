@@ -6,18 +6,26 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from accessgov import odata
-from accessgov.actions import ActionRefused
-from accessgov.api import ERRORS, ApiError, ListMeta, MeMeta, governed, list_response, respond
-from accessgov.apiauth import Principal
-from accessgov.clientip import get_client_ip
+from accessgov.api import odata
+from accessgov.api.envelope import ERRORS, ApiError, ListMeta, MeMeta, list_response, respond
+from accessgov.api.gate import governed
+from accessgov.api.resources import Field, Resource
+from accessgov.core.clientip import get_client_ip
+from accessgov.core.credentials import Principal
+from accessgov.core.errors import ActionRefused
 from tenants.models import Tenant
 from webhooks import actions, domains
 from webhooks.models import ApprovedWebhookDomain
 
 router = Router(tags=["Webhooks"])
 
-FIELDS = {"Id": "id", "Domain": "domain", "CreatedAt": "created_at", "LastDeliveryAt": "last_delivery_at"}
+WEBHOOK_DOMAIN = Resource(
+    Field("Id", "pk", "id"),
+    Field("Domain", "domain", "domain"),
+    Field("UnicodeDomain", "domain", convert=domains.to_unicode),
+    Field("CreatedAt", "created_at", "created_at"),
+    Field("LastDeliveryAt", "last_delivery_at", "last_delivery_at"),
+)
 
 
 class WebhookDomainOut(Schema):
@@ -34,24 +42,17 @@ class WebhookDomainList(Schema):
 
 
 @router.get(
-    "WebhookDomains", auth=governed("WebhookDomains.Read"), response={200: WebhookDomainList, **ERRORS}
+    "WebhookDomains",
+    auth=governed("WebhookDomains.Read"),
+    response={200: WebhookDomainList, **ERRORS},
+    operation_id="webhooks_api_list_webhook_domains",
 )
 def list_webhook_domains(request: HttpRequest):
     """List the tenant's approved webhook domains. OData: $top, $skip, $orderby, $filter, $count."""
     principal: Principal = request.auth
     queryset = ApprovedWebhookDomain.objects.filter(tenant_id=principal.tenant_id)
-    query = odata.apply(queryset, request.GET, FIELDS, ["domain"])
-    return list_response(
-        request,
-        query,
-        lambda row: {
-            "Id": row.pk,
-            "Domain": row.domain,
-            "UnicodeDomain": domains.to_unicode(row.domain),
-            "CreatedAt": row.created_at,
-            "LastDeliveryAt": row.last_delivery_at,
-        },
-    )
+    query = odata.apply(queryset, request.GET, WEBHOOK_DOMAIN.queryable, ["domain"])
+    return list_response(request, query, WEBHOOK_DOMAIN.serialize)
 
 
 class NotifyIn(Schema):
@@ -68,7 +69,12 @@ class NotifyOut(Schema):
     Meta: MeMeta
 
 
-@router.post("Notify", auth=governed("Notify.Send"), response={202: NotifyOut, **ERRORS})
+@router.post(
+    "Notify",
+    auth=governed("Notify.Send"),
+    response={202: NotifyOut, **ERRORS},
+    operation_id="webhooks_api_notify",
+)
 def notify(request: HttpRequest, body: NotifyIn):
     """Send a notification event to the tenant's webhook destinations subscribed to `notify`."""
     principal: Principal = request.auth

@@ -1,3 +1,5 @@
+"""The forms of Manage API: agree to the policy, name a new key."""
+
 from django import forms
 
 
@@ -23,9 +25,3 @@ class ApiKeyForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the key a name, e.g. the integration that will use it.")
         return name
-
-
-class ConfirmForm(forms.Form):
-    confirm = forms.BooleanField(
-        label="I understand", error_messages={"required": "Tick the box to confirm."}
-    )

@@ -4,8 +4,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accessgov import catalogue, limits
-from accessgov.api import openapi_schema
+from accessgov.api import limits
+from accessgov.api.site import openapi_schema
+from accessgov.core import catalogue
 
 
 def _examples(method: str, path: str, base: str) -> dict[str, str]:

@@ -1,99 +1,30 @@
-"""Sign-in, the tenant home, and Settings > API › Manage API and Activity."""
+"""Settings > API › Manage API: the API Policy, the API user, the Partner ID and API keys."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ratelimit.core import is_ratelimited
 
-from accessgov import actions
-from accessgov.audit import Action
-from accessgov.clientip import get_client_ip
-from accessgov.forms import AgreePolicyForm, ApiKeyForm, ConfirmForm
-from accessgov.models import ApiKey, ApiUser, AuditEvent, PolicyAcceptance, PolicyVersion
-from tenants.access import administrator_required, member_required
-from tenants.models import Membership
-
-
-def _login_ip_key(group: str, request: HttpRequest) -> str:
-    return get_client_ip(request)
-
-
-def _login_username_key(group: str, request: HttpRequest) -> str:
-    # Case-folded so "Demo-Admin" and "demo-admin" share one budget.
-    return request.POST.get("username", "").strip().casefold()[:150]
-
-
-@sensitive_post_parameters("password")
-@never_cache
-def login_view(request: HttpRequest) -> HttpResponse:
-    """Sign in, refusing with a clear message once an IP or a username tries too often."""
-    if request.method == "POST":
-        limits = [
-            is_ratelimited(
-                request,
-                group="login-ip",
-                key=_login_ip_key,
-                rate=settings.LOGIN_RATE_PER_IP,
-                method="POST",
-                increment=True,
-            ),
-            is_ratelimited(
-                request,
-                group="login-username",
-                key=_login_username_key,
-                rate=settings.LOGIN_RATE_PER_USERNAME,
-                method="POST",
-                increment=True,
-            ),
-        ]
-        if any(limits):
-            form = auth_views.AuthenticationForm(request)
-            response = render(
-                request, "registration/login.html", {"form": form, "rate_limited": True}, status=429
-            )
-            response["Retry-After"] = "60"
-            return response
-    return auth_views.LoginView.as_view(redirect_authenticated_user=True)(request)
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Answer a load balancer's liveness probe: the process serves requests (no database touched)."""
-    return JsonResponse({"Status": "ok"})
-
-
-@require_GET
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Go to the user's only tenant, or list the tenants to choose from."""
-    memberships = list(Membership.objects.of_user(request.user))
-    if len(memberships) == 1:
-        return redirect("tenant_home", tenant_slug=memberships[0].tenant.slug)
-    return render(request, "home.html", {"memberships": memberships})
-
-
-@require_GET
-@member_required
-def tenant_home(request: HttpRequest) -> HttpResponse:
-    """Show the tenant's organizations and the member's role."""
-    organizations = Paginator(
-        request.tenant.organizations.order_by("name", "pk"), settings.ACCESSGOV_PAGE_SIZE
-    )
-    return render(
-        request, "tenants/home.html", {"organizations": organizations.get_page(request.GET.get("page"))}
-    )
+from accessgov.core.clientip import get_client_ip
+from accessgov.core.errors import ActionRefused
+from accessgov.core.forms import ConfirmForm
+from accessgov.policy import actions
+from accessgov.policy.access import access_on
+from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm
+from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
+from tenants.access import administrator_required
 
 
 def _manage_api_context(request: HttpRequest, **extra) -> dict:
     tenant = request.tenant
-    api_user = ApiUser.objects.filter(tenant=tenant).first()
+    try:
+        api_user = tenant.api_user
+    except ApiUser.DoesNotExist:
+        api_user = None
     api_keys = Paginator(
         ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("name", "pk"),
         settings.ACCESSGOV_PAGE_SIZE,
@@ -101,7 +32,7 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
     context = {
         "tab": "manage",
         "api_user": api_user,
-        "api_enabled": api_user is not None and api_user.is_active,
+        "api_enabled": access_on(tenant),
         "policy": PolicyVersion.objects.current(),
         "acceptance": PolicyAcceptance.objects.for_tenant(tenant)
         .select_related("version", "accepted_by")
@@ -148,7 +79,7 @@ def agree_policy(request: HttpRequest) -> HttpResponse:
         api_user = actions.agree_to_policy(
             tenant=request.tenant, version=policy, by=request.user, ip=get_client_ip(request)
         )
-    except actions.ActionRefused as refusal:
+    except ActionRefused as refusal:
         return _refuse(request, str(refusal))
     messages.success(request, f"API access is on. Your API user is {api_user.username}.")
     return redirect("manage_api", tenant_slug=request.tenant.slug)
@@ -162,7 +93,7 @@ def disable_api(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             actions.disable_api_access(tenant=request.tenant, by=request.user, ip=get_client_ip(request))
-        except actions.ActionRefused as refusal:
+        except ActionRefused as refusal:
             return _refuse(request, str(refusal))
         messages.success(
             request, "API access is off. Every API key and token of this tenant has stopped working."
@@ -189,7 +120,7 @@ def create_api_key(request: HttpRequest) -> HttpResponse:
                 by=request.user,
                 ip=get_client_ip(request),
             )
-        except actions.ActionRefused as refusal:
+        except ActionRefused as refusal:
             form.add_error("name", str(refusal))
             status = 400
         else:
@@ -211,27 +142,10 @@ def delete_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             actions.delete_api_key(api_key=api_key, by=request.user, ip=get_client_ip(request))
-        except actions.ActionRefused as refusal:
+        except ActionRefused as refusal:
             return _refuse(request, str(refusal))
         messages.success(request, f"Key “{api_key.name}” is deleted; requests made with it now fail.")
         return redirect("manage_api", tenant_slug=request.tenant.slug)
     status = 400 if form.is_bound else 200
     context = {"tab": "manage", "api_key": api_key, "form": form}
     return render(request, "accessgov/delete_api_key.html", context, status=status)
-
-
-@require_GET
-@administrator_required
-def activity(request: HttpRequest) -> HttpResponse:
-    """List the tenant's audit events, newest first, optionally of one action."""
-    events = AuditEvent.objects.for_tenant(request.tenant).order_by("-created_at", "-pk")
-    action = request.GET.get("action", "")
-    if action in Action.values:
-        events = events.filter(action=action)
-    else:
-        action = ""
-    page = Paginator(events, settings.ACCESSGOV_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"tab": "activity", "events": page, "actions": Action.choices, "selected_action": action}
-    if request.htmx:
-        return render(request, "accessgov/activity.html#event-list", context)
-    return render(request, "accessgov/activity.html", context)

@@ -10,8 +10,8 @@ from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
-from accessgov import limits
-from accessgov.clientip import get_client_ip, is_trusted_proxy, trusted_proxies
+from accessgov.api import limits
+from accessgov.core.clientip import get_client_ip, is_trusted_proxy, trusted_proxies
 
 API_PREFIX = "/api/v1/"
 

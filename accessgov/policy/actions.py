@@ -4,20 +4,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accessgov import keys
-from accessgov.audit import Action, record_event
-from accessgov.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
+from accessgov.audit.actions import Action, record_event
+from accessgov.core import keys
+from accessgov.core.errors import ActionRefused
+from accessgov.policy.access import require_api_access
+from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
 from tenants.models import Tenant
-
-
-class ActionRefused(Exception):
-    """An action that cannot be done as asked; the message says why, in the user's words."""
-
-
-def api_access_enabled(tenant: Tenant) -> bool:
-    """Return whether TENANT has agreed to the API Policy and not turned API access off since."""
-    api_user = ApiUser.objects.filter(tenant=tenant).only("is_active").first()
-    return api_user is not None and api_user.is_active
 
 
 @transaction.atomic
@@ -39,6 +31,7 @@ def agree_to_policy(*, tenant: Tenant, version: PolicyVersion, by, ip: str | Non
         api_user.is_active = True
         api_user.disabled_at = None
         api_user.save(update_fields=["is_active", "disabled_at"])
+        api_user.tenant = tenant  # a tenant.api_user loaded earlier now reads the new state
     record_event(
         tenant=tenant,
         actor=by,
@@ -63,6 +56,7 @@ def disable_api_access(*, tenant: Tenant, by, ip: str | None) -> ApiUser:
     api_user.is_active = False
     api_user.disabled_at = timezone.now()
     api_user.save(update_fields=["is_active", "disabled_at"])
+    api_user.tenant = tenant  # a tenant.api_user loaded earlier now reads the new state
     record_event(tenant=tenant, actor=by, action=Action.API_ACCESS_DISABLED, target=api_user, ip=ip)
     return api_user
 
@@ -74,9 +68,7 @@ def issue_api_key(*, tenant: Tenant, name: str, by, ip: str | None) -> tuple[Api
     try:
         with transaction.atomic():
             # Checked inside the transaction: a key is never made for a tenant whose access is off.
-            api_user = ApiUser.objects.select_for_update().filter(tenant=tenant).first()
-            if api_user is None or not api_user.is_active:
-                raise ActionRefused("Agree to the API Policy before creating API keys.")
+            require_api_access(tenant, before="creating API keys", on_manage_api=True)
             api_key = ApiKey.objects.create(
                 tenant=tenant,
                 name=name,

@@ -1,6 +1,5 @@
 """Settings > API › Trusted Applications: the list, Revoke authorization, and the OAuth consent page."""
 
-from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
 from django import forms
@@ -9,23 +8,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.csp import CSP
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.oauth2_backends import get_oauthlib_core
-from oauth2_provider.views import RevokeTokenView, TokenView
 from oauthlib.oauth2.rfc6749 import errors
 
-from accessgov import catalogue, limits, trusted
-from accessgov.actions import ActionRefused
-from accessgov.clientip import get_client_ip
-from accessgov.forms import ConfirmForm
-from accessgov.models import TrustedApplication, TrustedApplicationAuthorization
+from accessgov.core import catalogue
+from accessgov.core.clientip import get_client_ip
+from accessgov.core.errors import ActionRefused
+from accessgov.core.forms import ConfirmForm
+from accessgov.policy.access import access_on
+from accessgov.trusted import actions
+from accessgov.trusted.models import TrustedApplication, TrustedApplicationAuthorization
 from tenants.access import administrator_required
 from tenants.models import Membership, Organization, Role
 
@@ -34,12 +35,8 @@ from tenants.models import Membership, Organization, Role
 IMAGE_SOURCES = [CSP.SELF, "data:", "https:"]
 
 
-def _with_policy(response: HttpResponse, *, form_action: list[str] | None = None) -> HttpResponse:
-    policy = {**settings.SECURE_CSP, "img-src": IMAGE_SOURCES}
-    if form_action:
-        policy["form-action"] = form_action
-    response._csp_config = policy
-    return response
+def _policy(**directives: list[str]) -> dict:
+    return {**settings.SECURE_CSP, "img-src": IMAGE_SOURCES, **directives}
 
 
 def _permissions(permissions: list[str]) -> list[tuple[str, str]]:
@@ -55,6 +52,7 @@ def _organization_names(tenant, authorizations) -> dict[int, str]:
 
 @require_GET
 @administrator_required
+@csp_override(_policy())
 def trusted_apps(request: HttpRequest) -> HttpResponse:
     """List the trusted applications and what each asks for, and the tenant's authorizations."""
     tenant = request.tenant
@@ -68,7 +66,7 @@ def trusted_apps(request: HttpRequest) -> HttpResponse:
     names = _organization_names(tenant, page.object_list)
     context = {
         "tab": "trusted",
-        "api_enabled": trusted.api_access_on(tenant),
+        "api_enabled": access_on(tenant),
         "applications": [
             {"application": app, "permissions": _permissions(app.permissions)} for app in applications
         ],
@@ -84,7 +82,7 @@ def trusted_apps(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx:
         return render(request, "accessgov/trusted_apps.html#authorization-list", context)
-    return _with_policy(render(request, "accessgov/trusted_apps.html", context))
+    return render(request, "accessgov/trusted_apps.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -100,7 +98,7 @@ def revoke_authorization(request: HttpRequest, pk: int) -> HttpResponse:
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            trusted.revoke_authorization(
+            actions.revoke_authorization(
                 authorization=authorization, by=request.user, ip=get_client_ip(request)
             )
         except ActionRefused as refusal:
@@ -177,7 +175,7 @@ def consent(request: HttpRequest) -> HttpResponse:
         else list(Organization.objects.for_tenant(tenant).order_by("name"))
     )
     form = ConsentForm(request.POST if request.method == "POST" else None, organizations=organizations)
-    api_enabled = trusted.api_access_on(tenant)
+    api_enabled = access_on(tenant)
     status = 200
     if request.method == "POST":
         grant = {
@@ -193,7 +191,7 @@ def consent(request: HttpRequest) -> HttpResponse:
                 core.create_authorization_response(request, scopes, grant, allow=False)
             if form.is_valid():
                 with transaction.atomic():
-                    authorization = trusted.authorize_application(
+                    authorization = actions.authorize_application(
                         tenant=tenant,
                         application=application,
                         permissions=list(scopes),
@@ -223,7 +221,8 @@ def consent(request: HttpRequest) -> HttpResponse:
     response = render(request, "accessgov/consent.html", context, status=status)
     # The form's answer is a redirect to the application's registered redirect URI.
     origin = f"{redirect_parts.scheme}://{redirect_parts.netloc}"
-    return _with_policy(response, form_action=[CSP.SELF, origin])
+    with_policy = csp_override(_policy(**{"form-action": [CSP.SELF, origin]}))
+    return with_policy(lambda _request: response)(request)
 
 
 @never_cache
@@ -247,35 +246,3 @@ def choose_tenant(request: HttpRequest) -> HttpResponse:
         "query": query,
     }
     return render(request, "accessgov/consent.html", context)
-
-
-def guarded_by_failure_blocker(view):
-    """Return VIEW behind the API's failed-request blocker (per client IP, shared tiers).
-
-    The OAuth token and revocation endpoints take client secrets, codes and refresh tokens: a
-    client IP that keeps failing there is blocked like one that keeps failing on /api/v1/.
-    """
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        ip = get_client_ip(request)
-        if blocked := limits.blocked_for(ip):
-            response = JsonResponse(
-                {
-                    "error": "too_many_failed_requests",
-                    "error_description": f"Too many failed requests from your IP address. Try again in {blocked} seconds.",
-                },
-                status=429,
-            )
-            response["Retry-After"] = str(blocked)
-            return response
-        response = view(request, *args, **kwargs)
-        if 400 <= response.status_code < 500:
-            limits.record_failure(ip)
-        return response
-
-    return guarded
-
-
-oauth_token = guarded_by_failure_blocker(TokenView.as_view())
-oauth_revoke_token = guarded_by_failure_blocker(RevokeTokenView.as_view())

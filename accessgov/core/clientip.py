@@ -1,4 +1,4 @@
-"""Decide which IP address a request comes from."""
+"""Decide which IP address a request comes from, and read an address as the rules compare it."""
 
 import ipaddress
 import os
@@ -41,3 +41,18 @@ def get_client_ip(request: HttpRequest) -> str:
             except ValueError:
                 return remote
     return remote
+
+
+def parse_address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Return VALUE as an address (IPv4-mapped IPv6 unwrapped, zone dropped), or None if malformed."""
+    try:
+        address = ipaddress.ip_address(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.scope_id is not None:
+            # fe80::1%eth0: the zone names a local interface, not part of the address.
+            return ipaddress.IPv6Address(str(address).split("%", 1)[0])
+    return address

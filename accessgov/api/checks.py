@@ -1,0 +1,56 @@
+"""A system check that the REST API and the endpoint catalogue describe the same endpoints.
+
+Every permission a route's gate needs must be in the catalogue (or no token could ever be given
+it), and every catalogue row must be served by a route with that method, path and permission (or
+the token form would offer a permission for nothing).
+"""
+
+from django.core import checks
+
+from accessgov.api.gate import Governed
+from accessgov.api.site import ROUTERS
+from accessgov.core import catalogue
+
+
+def served_endpoints() -> set[tuple[str, str, str]]:
+    """Return (method, path under /api/v1/ without parameters, permission) of every governed route."""
+    served = set()
+    for router in ROUTERS:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                for auth in operation.auth_callbacks:
+                    if isinstance(auth, Governed):
+                        for method in operation.methods:
+                            served.add((method, path.split("/{")[0], auth.permission))
+    return served
+
+
+def check_catalogue_is_served(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Return an error for each permission without a catalogue row and each row without a route."""
+    served = served_endpoints()
+    errors = []
+    for method, path, permission in sorted(served):
+        if permission not in catalogue.PERMISSIONS:
+            errors.append(
+                checks.Error(
+                    f"{method} /api/v1/{path} needs {permission}, which the endpoint catalogue lacks.",
+                    hint="Add a row to accessgov/core/catalogue.py.",
+                    id="accessgov.E001",
+                )
+            )
+    for endpoint in catalogue.ENDPOINTS:
+        if (endpoint.method, endpoint.path, endpoint.permission) not in served:
+            errors.append(
+                checks.Error(
+                    f"The catalogue lists {endpoint.method} /api/v1/{endpoint.path} ({endpoint.permission}), "
+                    "but no route serves it with that permission.",
+                    hint="Add the route under accessgov/api/routers/ or remove the catalogue row.",
+                    id="accessgov.E002",
+                )
+            )
+    return errors
+
+
+def register() -> None:
+    """Register the check (called from AppConfig.ready())."""
+    checks.register(check_catalogue_is_served, checks.Tags.urls)

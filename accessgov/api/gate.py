@@ -1,0 +1,231 @@
+"""The gate of every operation of /api/v1/: IP block, credential, organization scope, rate limits.
+
+Each kind of credential is found and checked by the package that owns it (one table, `KINDS`);
+every refusal, whatever the kind, is answered from one table (`REFUSALS`).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security.base import AuthBase
+
+from accessgov.api import cache, limits
+from accessgov.api.authorization import INVALID, CredentialError, PresentedCredential, parse_authorization
+from accessgov.api.envelope import ApiError
+from accessgov.core import catalogue
+from accessgov.core.clientip import get_client_ip
+from accessgov.core.credentials import Decision, Kind, Principal, Refusal, record_last_use, within_scope
+from accessgov.policy import auth as api_key_auth
+from accessgov.trusted import auth as oauth_auth
+from tokens import auth as token_auth
+
+# The path parameter that names the organization a request acts on; out of the caller's scope it
+# is answered exactly like an organization that does not exist.
+ORGANIZATION_PARAMETER = "organization_id"
+
+
+@dataclass(frozen=True)
+class CredentialKind:
+    """How the gate finds and checks one kind of credential, and whose last use a call records."""
+
+    find: Callable[[PresentedCredential], object | None]  # one indexed query
+    decide: Callable[..., Decision]  # (record, presented, *, ip, permission, now), no query
+    used: Callable[[object], object]  # the row whose last_used_at a successful call sets
+
+
+KINDS: dict[Kind, CredentialKind] = {
+    Kind.TOKEN: CredentialKind(
+        find=lambda presented: token_auth.find_token(presented.identifier),
+        decide=lambda record, presented, *, ip, permission, now: token_auth.decide_token(
+            record, secret=presented.secret, client_ip=ip, permission=permission, now=now
+        ),
+        used=lambda token: token,
+    ),
+    Kind.API_KEY: CredentialKind(
+        find=lambda presented: api_key_auth.find_api_key(presented.identifier),
+        decide=lambda record, presented, *, ip, permission, now: api_key_auth.decide_api_key(
+            record, secret=presented.secret
+        ),
+        used=lambda api_key: api_key,
+    ),
+    Kind.OAUTH: CredentialKind(
+        find=lambda presented: oauth_auth.find_oauth_token(presented.secret),
+        decide=lambda record, presented, *, ip, permission, now: oauth_auth.decide_oauth_token(
+            record, permission=permission, now=now
+        ),
+        # A trusted application's tokens come and go with refreshes; its authorization is what
+        # the console shows as used.
+        used=lambda link: link.authorization,
+    ),
+}
+
+# Status, code and message of each refusal. The message may name {permission}, its {label} and the
+# {organization_id} asked for. An unknown credential and a wrong secret read the same, so nobody
+# learns which token IDs exist.
+REFUSALS: dict[Refusal, tuple[int, str, str]] = {
+    Refusal.UNKNOWN_CREDENTIAL: (401, *INVALID),
+    Refusal.WRONG_SECRET: (401, *INVALID),
+    Refusal.REVOKED: (401, "token_revoked", "This token was revoked. Regenerate its secret to reinstate it."),
+    Refusal.NOT_YET_VALID: (401, "token_not_yet_valid", "This token's start date has not come yet."),
+    Refusal.EXPIRED: (401, "token_expired", "This token has expired. Create a new token."),
+    Refusal.ACCESS_TOKEN_EXPIRED: (
+        401,
+        "token_expired",
+        "This access token has expired. Use the refresh token.",
+    ),
+    Refusal.AUTHORIZATION_REVOKED: (
+        401,
+        "authorization_revoked",
+        "This application's authorization was revoked.",
+    ),
+    Refusal.API_ACCESS_OFF: (401, "api_access_off", "API access is turned off for this tenant."),
+    Refusal.IP_NOT_ALLOWED: (
+        403,
+        "ip_not_allowed",
+        "This token may not be used from your IP address. Add it to the token's whitelisted IP addresses.",
+    ),
+    Refusal.PERMISSION_MISSING: (
+        403,
+        "permission_missing",
+        "This token lacks the permission {permission} ({label}). "
+        "An administrator can add it under Edit Permissions.",
+    ),
+    Refusal.SCOPE_MISSING: (
+        403,
+        "permission_missing",
+        "This application was not authorized for {permission} ({label}).",
+    ),
+    Refusal.ORGANIZATION_NOT_ALLOWED: (
+        404,
+        "not_found",
+        "No organization with Id {organization_id} is visible to this credential.",
+    ),
+}
+
+
+def refusal_error(reason: Refusal, *, permission: str | None, organization_id: int | None) -> ApiError:
+    """Return the answer to a request refused for REASON."""
+    status, code, message = REFUSALS[reason]
+    text = message.format(
+        permission=permission, label=catalogue.label_of(permission or ""), organization_id=organization_id
+    )
+    return ApiError(status, code, text)
+
+
+def decide(
+    record: object | None,
+    presented: PresentedCredential,
+    *,
+    ip: str,
+    permission: str | None,
+    organization_id: int | None,
+    now: datetime,
+) -> Decision:
+    """Return the decision on RECORD (loaded now or cached) for this request.
+
+    The organization scope is checked here, once for every kind (core.credentials.within_scope).
+    """
+    decision = KINDS[presented.kind].decide(record, presented, ip=ip, permission=permission, now=now)
+    return within_scope(decision, organization_id)
+
+
+def _blocked(seconds: int) -> ApiError:
+    return ApiError(
+        429,
+        "ip_blocked",
+        f"Too many failed requests from your IP address. Try again in {seconds} seconds.",
+        {"Retry-After": str(seconds)},
+    )
+
+
+class Governed(AuthBase):
+    """The gate of one operation: IP block, credential, scope, permission, then the rate limits.
+
+    Ninja runs it before parsing any parameter. Plain HTTP was already refused by the API
+    middleware. A blocked IP is answered before any database work, valid credential or not.
+    """
+
+    openapi_type = "http"
+    openapi_scheme = "basic"
+
+    def __init__(self, permission: str):
+        self.permission = permission
+        super().__init__()
+
+    def __call__(self, request: HttpRequest) -> Principal:
+        ip = get_client_ip(request)
+        request.api_failure_counts = True
+        try:
+            presented = parse_authorization(request.headers.get("Authorization", ""))
+        except CredentialError as error:
+            if blocked := limits.blocked_for(ip):
+                raise _blocked(blocked) from error
+            raise
+        now = timezone.now()
+        match = request.resolver_match
+        organization_id = match.kwargs.get(ORGANIZATION_PARAMETER) if match is not None else None
+        cache_key = presented.cache_key
+        gate = None
+        cached = cache.get(cache_key)
+        if cached is not None and cached.record.matches(presented.secret):
+            # Warm: one Redis round trip answers the block, counts the limits and says whether
+            # the cached row is still current; no SQL at all.
+            gate = limits.gate(ip=ip, credential=cache_key, permission=self.permission)
+            if gate.blocked_for:
+                raise _blocked(gate.blocked_for)
+            if gate.versions == cached.versions:
+                principal = self._principal(cached.record, presented, ip, organization_id, now)
+                return self._admit(request, principal, gate, presented, ip=ip, now=now)
+            cache.drop(cache_key)
+        blocked, versions = limits.peek(ip, cache_key)
+        if blocked:
+            raise _blocked(blocked)
+        # Versions are read before the row, so a change committed after this read is seen next time.
+        record = KINDS[presented.kind].find(presented)
+        principal = self._principal(record, presented, ip, organization_id, now)
+        if presented.cacheable:
+            cache.put(cache_key, record, versions)
+        if gate is None:
+            gate = limits.gate(ip=ip, credential=principal.rate_key, permission=self.permission)
+        return self._admit(request, principal, gate, presented, ip=ip, now=now)
+
+    def _principal(self, record, presented, ip: str, organization_id: int | None, now: datetime) -> Principal:
+        decision = decide(
+            record, presented, ip=ip, permission=self.permission, organization_id=organization_id, now=now
+        )
+        if not decision.allowed:
+            raise refusal_error(decision.reason, permission=self.permission, organization_id=organization_id)
+        return decision.principal
+
+    def _admit(
+        self,
+        request: HttpRequest,
+        principal: Principal,
+        gate: limits.GateResult,
+        presented: PresentedCredential,
+        *,
+        ip: str,
+        now: datetime,
+    ) -> Principal:
+        request.api_gate = gate
+        if gate.blocked_for:
+            raise _blocked(gate.blocked_for)
+        if gate.limited:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Rate limit reached for {self.permission}. Try again in {gate.retry_after} seconds.",
+                {"Retry-After": str(gate.retry_after)},
+            )
+        record_last_use(KINDS[presented.kind].used(principal.record), ip=ip, now=now)
+        return principal
+
+
+def governed(permission: str) -> Governed:
+    """Return the gate for an operation that needs PERMISSION (from accessgov.core.catalogue)."""
+    if permission not in catalogue.PERMISSIONS:
+        raise ValueError(f"{permission} is not in the endpoint catalogue")
+    return Governed(permission)

@@ -1,0 +1,87 @@
+"""The append-only audit log: one row per governance change, and the vocabulary of its actions."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import Tenant, TenantOwnedQuerySet
+
+
+class Action(models.TextChoices):
+    POLICY_AGREED = "policy.agreed", "API Policy agreed"
+    API_ACCESS_DISABLED = "api_access.disabled", "API access turned off"
+    API_KEY_CREATED = "api_key.created", "API key created"
+    API_KEY_DELETED = "api_key.deleted", "API key deleted"
+    # Third-Party Tokens (tokens app)
+    TOKEN_CREATED = "token.created", "Third-party token created"
+    TOKEN_UPDATED = "token.updated", "Third-party token changed"
+    TOKEN_REVOKED = "token.revoked", "Third-party token revoked"
+    TOKEN_SECRET_REGENERATED = "token.secret_regenerated", "Third-party token secret regenerated"
+    TOKEN_REINSTATED = "token.reinstated", "Third-party token reinstated"
+    TOKEN_PURGED = "token.purged", "Revoked third-party tokens deleted"
+    # Webhook API (webhooks app)
+    WEBHOOK_DOMAIN_ADDED = "domain.added", "Approved webhook domain added"
+    WEBHOOK_DOMAIN_REMOVED = "domain.removed", "Approved webhook domain removed"
+    WEBHOOK_DESTINATION_CREATED = "destination.created", "Webhook destination added"
+    WEBHOOK_DESTINATION_UPDATED = "destination.updated", "Webhook destination changed"
+    WEBHOOK_DESTINATION_DELETED = "destination.deleted", "Webhook destination deleted"
+    WEBHOOK_SECRET_REVEALED = "destination.secret_revealed", "Webhook signing secret revealed"
+    WEBHOOK_SECRET_ROTATED = "destination.secret_rotated", "Webhook signing secret rotated"
+    WEBHOOK_TEST_SENT = "webhook.test_sent", "Webhook test event sent"
+    WEBHOOK_REDELIVERED = "webhook.redelivered", "Webhook delivery sent again"
+    WEBHOOK_NOTIFICATION_SENT = "webhook.notification_sent", "Notification queued to webhook destinations"
+    # Trusted Applications
+    TRUSTED_APP_AUTHORIZED = "trusted_app.authorized", "Trusted application authorized"
+    TRUSTED_APP_REVOKED = "trusted_app.revoked", "Trusted application authorization revoked"
+
+
+class AuditEventQuerySet(TenantOwnedQuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Audit events are append-only.")
+
+    def delete(self):
+        raise TypeError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """One governance change: who did what to which target, when and from where. Never changed."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept even if the user is deleted later, and used for non-user actors ("system", a token).
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "-created_at", "-id"], name="audit_tenant_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only.")
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return Action(self.action).label
+        except ValueError:
+            return self.action

@@ -1,0 +1,27 @@
+"""Settings > API › Activity: the tenant's audit log, newest first."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accessgov.audit.models import Action, AuditEvent
+from tenants.access import administrator_required
+
+
+@require_GET
+@administrator_required
+def activity(request: HttpRequest) -> HttpResponse:
+    """List the tenant's audit events, newest first, optionally of one action."""
+    events = AuditEvent.objects.for_tenant(request.tenant).order_by("-created_at", "-pk")
+    action = request.GET.get("action", "")
+    if action in Action.values:
+        events = events.filter(action=action)
+    else:
+        action = ""
+    page = Paginator(events, settings.ACCESSGOV_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"tab": "activity", "events": page, "actions": Action.choices, "selected_action": action}
+    if request.htmx:
+        return render(request, "accessgov/activity.html#event-list", context)
+    return render(request, "accessgov/activity.html", context)
