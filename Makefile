@@ -22,6 +22,7 @@ run:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 test:
 	bin/bootstrap test

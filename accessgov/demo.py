@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from oauth2_provider.models import Application
 
-from accessgov.models import TrustedApplication
+from accessgov.trusted.models import TrustedApplication
 from tenants.models import Membership, Organization, Role, Tenant
 
 DEMO_USERS = [

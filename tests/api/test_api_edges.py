@@ -222,3 +222,22 @@ def test_another_app_servers_cached_copy_is_refused_after_a_change(
     # Put the stale copy back, as a second app server would still hold it: the versions differ.
     credentials._entries[f"t:{token.token_id}"] = stale
     assert client_.get("/api/v1/Me", secure=True, **auth_header(token)).status_code == 401
+
+
+def test_the_lean_api_handler_still_matches_the_private_attributes_django_reads():
+    """accessgov.api.middleware._ApiHandler empties three of BaseHandler's private middleware lists
+    instead of loading the console's middleware. If Django renames one, the API would silently run
+    with Django's defaults (None, a crash) or the console's middleware: this test fails first."""
+    import inspect
+
+    from django.core.handlers import base
+
+    from accessgov.api.middleware import _ApiHandler
+
+    source = inspect.getsource(base.BaseHandler)
+    handler = _ApiHandler()
+    for name in ("_view_middleware", "_template_response_middleware", "_exception_middleware"):
+        assert f"self.{name}" in source, f"Django no longer reads BaseHandler.{name}"
+        assert getattr(handler, name) == []
+    assert "def _get_response(self, request)" in source
+    assert handler.chain.__wrapped__ == handler._get_response

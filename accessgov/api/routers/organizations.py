@@ -61,7 +61,7 @@ def list_organizations(request: HttpRequest):
     operation_id="tenants_api_get_organization",
 )
 def get_organization(request: HttpRequest, organization_id: int):
-    """Return one organization; another tenant's, or one outside the credential's scope, is not found."""
+    """Return one organization; another tenant's, or one outside the token's scope, is not found."""
     organization = visible_organizations(request.auth).filter(pk=organization_id).first()
     if organization is None:
         raise Http404(f"No organization with Id {organization_id} is visible to this credential.")
