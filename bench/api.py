@@ -53,10 +53,11 @@ def bench_env() -> dict[str, str]:
     return env
 
 
-def reset_database() -> None:
+def reset_database(name: str = DB_NAME) -> None:
+    """Drop and create the benchmark database NAME."""
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
 
 
 SEED = """
@@ -74,12 +75,13 @@ print(token.token_id + ":" + token.secret)
 """
 
 
-def seed(env: dict[str, str]) -> str:
+def seed(env: dict[str, str], script: str = SEED) -> str:
+    """Migrate the database of ENV, run SCRIPT in `manage.py shell` and return its last line."""
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([python, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
-        [python, "manage.py", "shell", "-c", SEED],
+        [python, "manage.py", "shell", "-c", script],
         cwd=ROOT,
         env=env,
         check=True,

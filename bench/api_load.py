@@ -77,29 +77,10 @@ def load_env() -> dict[str, str]:
     return env
 
 
-def reset_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{single.PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
 def seed(env, *, tokens: int, revoked: int, deliveries: int) -> list[list[str]]:
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([python, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
     script = SEED.replace("TOKENS", str(tokens)).replace("REVOKED", str(revoked))
     script = script.replace("DELIVERIES", str(deliveries))
-    out = subprocess.run(
-        [python, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return json.loads(single.seed(env, script))
 
 
 class Load:
@@ -184,7 +165,7 @@ def main() -> int:
     parser.add_argument("--deliveries", type=int, default=3000)
     args = parser.parse_args()
     env = load_env()
-    reset_database()
+    single.reset_database(DB_NAME)
     tokens = seed(env, tokens=args.tokens, revoked=args.revoked, deliveries=args.deliveries)
     port = single.free_port()
     server = subprocess.Popen(

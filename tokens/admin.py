@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accessgov.core.admin import ReadOnlyAdmin
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.errors import ActionRefused
 from tokens import actions
@@ -26,7 +27,10 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(ThirdPartyToken)
-class ThirdPartyTokenAdmin(admin.ModelAdmin):
+class ThirdPartyTokenAdmin(ReadOnlyAdmin):
+    """Read-only but for "Revoke selected tokens": tokens go by revocation and purge_revoked only,
+    so the grace period and the audit log always apply."""
+
     # The digest and pepper id are left out on purpose: not shown, not editable, not searchable.
     list_display = ["name", "token_id", "tenant", "status", "created_at", "expires_at", "last_used_at"]
     fields = [
@@ -59,16 +63,6 @@ class ThirdPartyTokenAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status(self, token: ThirdPartyToken) -> str:
         return token.describe_status(timezone.now())
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Tokens go by revocation and purge_revoked only, so the grace period and audit always apply.
-        return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("tokens.change_thirdpartytoken")

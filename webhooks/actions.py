@@ -33,7 +33,7 @@ __all__ = ["ActionRefused"]
 
 
 def _require_api_access(tenant: Tenant) -> None:
-    # Every webhook form is refused server-side until the API Policy is agreed (MDR seed); the
+    # Every webhook form is refused server-side until the API Policy is agreed, not only hidden; the
     # API user row stays locked to the end of the transaction, so access cannot be turned off
     # half-way through a change.
     require_api_access(tenant, before="changing webhook settings")

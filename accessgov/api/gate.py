@@ -10,11 +10,12 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja import Router
 from ninja.security.base import AuthBase
 
 from accessgov.api import cache, limits
 from accessgov.api.authorization import INVALID, CredentialError, PresentedCredential, parse_authorization
-from accessgov.api.envelope import ApiError
+from accessgov.api.envelope import ERRORS, ApiError
 from accessgov.core import catalogue
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.credentials import Decision, Kind, Principal, Refusal, record_last_use, within_scope
@@ -224,8 +225,14 @@ class Governed(AuthBase):
         return principal
 
 
-def governed(permission: str) -> Governed:
-    """Return the gate for an operation that needs PERMISSION (from accessgov.core.catalogue)."""
-    if permission not in catalogue.PERMISSIONS:
-        raise ValueError(f"{permission} is not in the endpoint catalogue")
-    return Governed(permission)
+def endpoint(router: Router, method: str, path: str, *, schema, status: int = 200, **options):
+    """Return the decorator that serves METHOD PATH on ROUTER behind the gate.
+
+    The permission is the one the endpoint catalogue gives the endpoint (accessgov.core.catalogue),
+    so it is written once; the answers are SCHEMA on STATUS, or the error envelope. OPTIONS go to
+    Ninja (operation_id, summary, tags).
+    """
+    permission = catalogue.permission_of(method, path)
+    return router.api_operation(
+        [method], path, auth=Governed(permission), response={status: schema, **ERRORS}, **options
+    )

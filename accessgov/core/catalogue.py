@@ -1,5 +1,6 @@
 """The catalogue of REST API endpoints and the permission each needs: one registry for the token
-form ("Edit Permissions"), trusted applications and the API's own permission checks."""
+form ("Edit Permissions"), trusted applications and the API's own permission checks (each route
+takes its permission from here: accessgov.api.gate.endpoint)."""
 
 from dataclasses import dataclass
 
@@ -42,6 +43,15 @@ def grouped() -> dict[str, list[Endpoint]]:
         seen.add(endpoint.permission)
         groups.setdefault(endpoint.group, []).append(endpoint)
     return groups
+
+
+def permission_of(method: str, path: str) -> str:
+    """Return the permission the catalogue gives METHOD PATH (path parameters ignored), or raise."""
+    base = path.split("/{")[0]
+    for endpoint in ENDPOINTS:
+        if endpoint.method == method and endpoint.path == base:
+            return endpoint.permission
+    raise LookupError(f"{method} {path} is not in the endpoint catalogue")
 
 
 def label_of(permission: str) -> str:

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from accessgov.api import odata
-from accessgov.api.envelope import ERRORS, ListMeta, list_response
-from accessgov.api.gate import governed
+from accessgov.api.envelope import ListMeta, list_response
+from accessgov.api.gate import endpoint
 from accessgov.api.resources import Field, Resource
 from accessgov.audit.models import AuditEvent
 from accessgov.core.credentials import Principal
@@ -42,12 +42,7 @@ class AuditEventList(Schema):
     Meta: ListMeta
 
 
-@router.get(
-    "AuditEvents",
-    auth=governed("AuditEvents.Read"),
-    response={200: AuditEventList, **ERRORS},
-    operation_id="accessgov_api_audit_events",
-)
+@endpoint(router, "GET", "AuditEvents", schema=AuditEventList, operation_id="accessgov_api_audit_events")
 def audit_events(request: HttpRequest):
     """List the tenant's audit events, newest first. OData: $top, $skip, $orderby, $filter, $count."""
     principal: Principal = request.auth

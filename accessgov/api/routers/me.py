@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from accessgov.api import limits
-from accessgov.api.envelope import ERRORS, MeMeta, respond
-from accessgov.api.gate import governed
+from accessgov.api.envelope import MeMeta, respond
+from accessgov.api.gate import endpoint
 from accessgov.core.credentials import Principal
 
 router = Router(tags=["Me"])
@@ -52,13 +52,7 @@ def _limits_of(principal: Principal) -> list[dict]:
     return rows
 
 
-@router.get(
-    "Me",
-    auth=governed("Me.Read"),
-    response={200: MeOut, **ERRORS},
-    summary="Who am I",
-    operation_id="accessgov_api_me",
-)
+@endpoint(router, "GET", "Me", schema=MeOut, summary="Who am I", operation_id="accessgov_api_me")
 def me(request: HttpRequest):
     """Return the calling credential, its tenant, permissions, expiry and rate limits."""
     principal: Principal = request.auth
@@ -95,10 +89,11 @@ class RateLimitsOut(Schema):
     Meta: MeMeta
 
 
-@router.get(
+@endpoint(
+    router,
+    "GET",
     "RateLimits",
-    auth=governed("RateLimits.Read"),
-    response={200: RateLimitsOut, **ERRORS},
+    schema=RateLimitsOut,
     tags=["Rate limits"],
     operation_id="accessgov_api_rate_limits",
 )

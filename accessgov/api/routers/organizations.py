@@ -6,8 +6,8 @@ from django.http import Http404, HttpRequest
 from ninja import Router, Schema
 
 from accessgov.api import odata
-from accessgov.api.envelope import ERRORS, ListMeta, MeMeta, list_response, one_response
-from accessgov.api.gate import governed
+from accessgov.api.envelope import ListMeta, MeMeta, list_response, one_response
+from accessgov.api.gate import endpoint
 from accessgov.api.resources import Field, Resource
 from accessgov.core.credentials import Principal
 from tenants.models import Organization
@@ -42,11 +42,8 @@ def visible_organizations(principal: Principal):
     return principal.organizations.filter(Organization.objects.filter(tenant_id=principal.tenant_id))
 
 
-@router.get(
-    "Organizations",
-    auth=governed("Organizations.Read"),
-    response={200: OrganizationList, **ERRORS},
-    operation_id="tenants_api_list_organizations",
+@endpoint(
+    router, "GET", "Organizations", schema=OrganizationList, operation_id="tenants_api_list_organizations"
 )
 def list_organizations(request: HttpRequest):
     """List the organizations the credential may see. OData: $top, $skip, $orderby, $filter, $count."""
@@ -54,10 +51,11 @@ def list_organizations(request: HttpRequest):
     return list_response(request, query, ORGANIZATION.serialize)
 
 
-@router.get(
+@endpoint(
+    router,
+    "GET",
     "Organizations/{int:organization_id}",
-    auth=governed("Organizations.Read"),
-    response={200: OrganizationOne, **ERRORS},
+    schema=OrganizationOne,
     operation_id="tenants_api_get_organization",
 )
 def get_organization(request: HttpRequest, organization_id: int):

@@ -7,8 +7,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from accessgov.api import odata
-from accessgov.api.envelope import ERRORS, ApiError, ListMeta, MeMeta, list_response, respond
-from accessgov.api.gate import governed
+from accessgov.api.envelope import ApiError, ListMeta, MeMeta, list_response, respond
+from accessgov.api.gate import endpoint
 from accessgov.api.resources import Field, Resource
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.credentials import Principal
@@ -41,10 +41,11 @@ class WebhookDomainList(Schema):
     Meta: ListMeta
 
 
-@router.get(
+@endpoint(
+    router,
+    "GET",
     "WebhookDomains",
-    auth=governed("WebhookDomains.Read"),
-    response={200: WebhookDomainList, **ERRORS},
+    schema=WebhookDomainList,
     operation_id="webhooks_api_list_webhook_domains",
 )
 def list_webhook_domains(request: HttpRequest):
@@ -69,12 +70,7 @@ class NotifyOut(Schema):
     Meta: MeMeta
 
 
-@router.post(
-    "Notify",
-    auth=governed("Notify.Send"),
-    response={202: NotifyOut, **ERRORS},
-    operation_id="webhooks_api_notify",
-)
+@endpoint(router, "POST", "Notify", schema=NotifyOut, status=202, operation_id="webhooks_api_notify")
 def notify(request: HttpRequest, body: NotifyIn):
     """Send a notification event to the tenant's webhook destinations subscribed to `notify`."""
     principal: Principal = request.auth
