@@ -33,7 +33,6 @@ class ODataError(ValueError):
 class ListQuery:
     top: int
     skip: int
-    count: bool
     queryset: QuerySet
 
 
@@ -208,8 +207,8 @@ def apply(queryset: QuerySet, params, fields: dict[str, str], default_order: lis
         raise ODataError(f"Unknown query option {unknown[0]}. Supported: {', '.join(sorted(KNOWN_OPTIONS))}.")
     top = _parse_int("$top", params.get("$top", str(DEFAULT_TOP)), minimum=0, maximum=MAX_TOP)
     skip = _parse_int("$skip", params.get("$skip", "0"), minimum=0, maximum=MAX_SKIP)
-    count_raw = params.get("$count", "false").lower()
-    if count_raw not in {"true", "false"}:
+    # Accepted for OData clients; TotalCount is always sent (docs/api.md).
+    if params.get("$count", "false").lower() not in {"true", "false"}:
         raise ODataError("$count must be true or false.")
     if "$filter" in params:
         condition = parse_filter(params["$filter"], fields, queryset.model)
@@ -228,7 +227,7 @@ def apply(queryset: QuerySet, params, fields: dict[str, str], default_order: lis
         else [f"-{pk}" if default_order[0].startswith("-") else pk]
     )
     queryset = queryset.order_by(*(ordering or default_order), *tiebreak)
-    return ListQuery(top=top, skip=skip, count=count_raw == "true", queryset=queryset)
+    return ListQuery(top=top, skip=skip, queryset=queryset)
 
 
 def next_link(path: str, params, query: ListQuery, returned: int, has_more: bool) -> str | None:

@@ -388,8 +388,7 @@ def test_apply_refuses_only_with_odata_error_and_the_query_then_runs(
     # The database must accept what the parser let through (a savepoint keeps PostgreSQL usable).
     with transaction.atomic():
         list(query.queryset[query.skip : query.skip + query.top])
-        if query.count:
-            query.queryset.count()
+        query.queryset.count()  # every list answer carries TotalCount
 
 
 # --- the Authorization header and secrets ------------------------------------------------------
