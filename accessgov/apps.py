@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 
 
 class AccessgovConfig(AppConfig):
@@ -8,6 +9,12 @@ class AccessgovConfig(AppConfig):
     def ready(self) -> None:
         # The app config is one of the two places (with the URLconf) that may import the REST edge.
         from accessgov.api import cache, checks
+        from accessgov.core import catalogue
 
+        try:
+            # At start-up: a server never runs on an invalid catalogue (docs/catalogue.md).
+            catalogue.load()
+        except catalogue.CatalogueError as error:
+            raise ImproperlyConfigured(str(error)) from error
         cache.connect_signals()
         checks.register()

@@ -225,6 +225,15 @@ ACCESSGOV_API_FAILURE_TIERS = parse_tiers("ACCESSGOV_API_FAILURE_TIERS", "100/60
 # How long an app server may reuse a verified credential without asking the database (Redis only;
 # every change to a credential or to API access invalidates it at once through Redis).
 ACCESSGOV_CREDENTIAL_CACHE_SECONDS = int(os.environ.get("ACCESSGOV_CREDENTIAL_CACHE_SECONDS", "10"))
+
+# The platform's API (docs/catalogue.md, docs/gateway.md). ACCESSGOV_CATALOGUE names its endpoint
+# catalogue (TOML); without it accessgov governs only its own /api/v1/. The decision endpoint
+# answers only the operator's gateways: callers from ACCESSGOV_GATEWAY_NETWORKS (comma-separated
+# CIDRs; empty: any address) that send a gateway key (`manage.py create_gateway_key`), unless
+# ACCESSGOV_GATEWAY_REQUIRE_KEY is off, when the networks alone decide.
+ACCESSGOV_CATALOGUE = os.environ.get("ACCESSGOV_CATALOGUE", "")
+ACCESSGOV_GATEWAY_NETWORKS = os.environ.get("ACCESSGOV_GATEWAY_NETWORKS", "")
+ACCESSGOV_GATEWAY_REQUIRE_KEY = env_bool("ACCESSGOV_GATEWAY_REQUIRE_KEY", default=True)
 # Webhook sending (docs/webhooks.md). The loopback switch exists for the test suite and local demos
 # only: its name says so, and it never opens private or link-local ranges.
 ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY = env_bool(

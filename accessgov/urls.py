@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accessgov.api import decisions, oauth
 from accessgov.api import docs as api_docs
-from accessgov.api import oauth
 from accessgov.api.site import api
 from accessgov.audit import views as audit_views
 from accessgov.core import views as core_views
@@ -43,5 +43,8 @@ urlpatterns = [
     path("api/", api_docs.docs, name="api_docs"),
     path("api/openapi.json", api_docs.schema, name="api_schema"),
     path("api/v1/", api.urls),
+    # The platform's gateway asks here about every request to the platform's API (docs/gateway.md).
+    path("gateway/v1/decide", decisions.decide, name="gateway_decide"),
+    path("gateway/v1/refusal", decisions.refusal, name="gateway_refusal"),
     path("admin/", admin.site.urls),
 ]

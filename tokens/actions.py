@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accessgov.audit.actions import Action, record_event
-from accessgov.core.catalogue import PERMISSIONS
+from accessgov.core import catalogue
 from accessgov.core.errors import ActionRefused
 from accessgov.policy.access import require_api_access
 from tenants.models import Organization, Tenant
@@ -53,7 +53,7 @@ def _check_terms(*, tenant: Tenant, fields: dict, expiry_changed: bool, now: dat
     """Refuse terms a form should already have refused: the rules hold even for other callers."""
     if not fields["permissions"]:
         raise ActionRefused("Select at least one permission.")
-    unknown = set(fields["permissions"]) - PERMISSIONS
+    unknown = set(fields["permissions"]) - catalogue.current().permissions
     if unknown:
         raise ActionRefused(f"Unknown permission: {', '.join(sorted(unknown))}.")
     expires_at = fields["expires_at"]

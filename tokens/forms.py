@@ -5,7 +5,7 @@ import ipaddress
 from django import forms
 from django.utils import timezone
 
-from accessgov.core.catalogue import READ_ONLY_PERMISSIONS, grouped
+from accessgov.core import catalogue
 from tenants.models import Organization, Tenant
 from tokens.actions import TokenTerms
 from tokens.models import ThirdPartyToken, TokenStatus
@@ -150,7 +150,8 @@ class TokenForm(forms.Form):
         },
     )
     permissions = forms.MultipleChoiceField(
-        choices=[(e.permission, e.label) for endpoints in grouped().values() for e in endpoints],
+        # A callable: the catalogue in force when the form is made.
+        choices=lambda: [(p.name, p.label) for p in catalogue.current().all_permissions],
         widget=forms.CheckboxSelectMultiple,
         error_messages={
             "required": "Select at least one permission under “Edit Permissions”.",
@@ -177,26 +178,33 @@ class TokenForm(forms.Form):
         self.fields["organizations"].queryset = Organization.objects.for_tenant(tenant).order_by("name", "pk")
 
     def permission_groups(self) -> list[dict]:
-        """Return the permission checkboxes grouped as the catalogue groups them, with their state."""
+        """Return the permission checkboxes grouped as the catalogue groups them, with their state.
+
+        accessgov's own API comes first, then the platform's (its groups carry the service name).
+        """
         selected = set(self["permissions"].value() or [])
-        return [
-            {
-                "name": group,
-                "slug": "perm-" + "-".join(group.lower().split()),
-                "permissions": [
+        current = catalogue.current()
+        groups = []
+        for service, by_group in current.grouped().items():
+            for group, permissions in by_group.items():
+                groups.append(
                     {
-                        "value": e.permission,
-                        "label": e.label,
-                        "method": e.method,
-                        "path": e.path,
-                        "checked": e.permission in selected,
+                        "name": group,
+                        "service": service,
+                        "slug": "perm-" + "-".join(_slug_words(service, group)),
+                        "permissions": [
+                            {
+                                "value": p.name,
+                                "label": p.label,
+                                "endpoints": [e.key for e in current.endpoints_of(p.name)],
+                                "checked": p.name in selected,
+                            }
+                            for p in permissions
+                        ],
+                        "all_checked": all(p.name in selected for p in permissions),
                     }
-                    for e in endpoints
-                ],
-                "all_checked": all(e.permission in selected for e in endpoints),
-            }
-            for group, endpoints in grouped().items()
-        ]
+                )
+        return groups
 
     def selected_organization_ids(self) -> set[int]:
         """Return the ids of the organizations ticked in the form (for redisplay)."""
@@ -286,8 +294,13 @@ class TokenForm(forms.Form):
         }
         initial["organization_access"] = initial["organization_access"] or ALL
         initial["organizations"] = data.getlist("organizations")
-        initial["permissions"] = sorted(READ_ONLY_PERMISSIONS)
+        initial["permissions"] = sorted(catalogue.current().read_only_permissions)
         return TokenForm(tenant=self.tenant, instance=self.instance, initial=initial)
+
+
+def _slug_words(service: str, group: str) -> list[str]:
+    words = group.lower().split()
+    return words if service == catalogue.OWN_SERVICE else [*service.lower().split(), *words]
 
 
 class TokenFilterForm(forms.Form):

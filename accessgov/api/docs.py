@@ -1,5 +1,7 @@
 """/api/ (the rendered API documentation) and /api/openapi.json (the schema)."""
 
+import re
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -7,6 +9,8 @@ from django.views.decorators.http import require_GET
 from accessgov.api import limits
 from accessgov.api.site import openapi_schema
 from accessgov.core import catalogue
+
+CONVERTER = re.compile(r"\{[a-z]+:")
 
 
 def _examples(method: str, path: str, base: str) -> dict[str, str]:
@@ -37,21 +41,21 @@ def docs(request: HttpRequest) -> HttpResponse:
     """Render the API documentation from the OpenAPI schema, with examples."""
     schema = openapi_schema()
     base = f"https://{request.get_host()}"
-    by_path = {f"{endpoint.method} {endpoint.path}": endpoint for endpoint in catalogue.ENDPOINTS}
+    # OpenAPI writes {organization_id} where the route writes {int:organization_id}.
+    by_path = {(e.method, CONVERTER.sub("{", e.path)): e for e in catalogue.OWN_ENDPOINTS}
     operations = []
     for full_path, methods in schema["paths"].items():
         path = full_path.removeprefix("/api/v1/")
         for method, operation in methods.items():
-            endpoint = by_path.get(f"{method.upper()} {path.split('/{')[0]}")
-            permission = endpoint.permission if endpoint else ""
+            endpoint = by_path[(method.upper(), path)]
             operations.append(
                 {
                     "method": method.upper(),
                     "path": path,
                     "summary": operation.get("summary", ""),
                     "description": operation.get("description", ""),
-                    "permission": permission,
-                    "limits": limits.windows_for(permission),
+                    "permission": endpoint.permission,
+                    "limits": limits.windows_for(endpoint),
                     "parameters": operation.get("parameters", []),
                     "examples": _examples(method.upper(), path, base),
                     "anchor": operation.get("operationId", path),

@@ -104,14 +104,22 @@ REFUSALS: dict[Refusal, tuple[int, str, str]] = {
         "not_found",
         "No organization with Id {organization_id} is visible to this credential.",
     ),
+    Refusal.ORGANIZATION_REQUIRED: (
+        403,
+        "organization_required",
+        "This credential may act on some organizations only: name one ({organization_source}).",
+    ),
 }
 
 
-def refusal_error(reason: Refusal, *, permission: str | None, organization_id: int | None) -> ApiError:
-    """Return the answer to a request refused for REASON."""
+def refusal_error(reason: Refusal, *, endpoint: catalogue.Endpoint, organization_id: int | None) -> ApiError:
+    """Return the answer to a request of ENDPOINT refused for REASON."""
     status, code, message = REFUSALS[reason]
     text = message.format(
-        permission=permission, label=catalogue.label_of(permission or ""), organization_id=organization_id
+        permission=endpoint.permission,
+        label=catalogue.label_of(endpoint.permission),
+        organization_id=organization_id,
+        organization_source=endpoint.organization,
     )
     return ApiError(status, code, text)
 
@@ -123,6 +131,7 @@ def decide(
     ip: str,
     permission: str | None,
     organization_id: int | None,
+    organization_required: bool = False,
     now: datetime,
 ) -> Decision:
     """Return the decision on RECORD (loaded now or cached) for this request.
@@ -130,7 +139,7 @@ def decide(
     The organization scope is checked here, once for every kind (core.credentials.within_scope).
     """
     decision = KINDS[presented.kind].decide(record, presented, ip=ip, permission=permission, now=now)
-    return within_scope(decision, organization_id)
+    return within_scope(decision, organization_id, required=organization_required)
 
 
 def _blocked(seconds: int) -> ApiError:
@@ -152,77 +161,101 @@ class Governed(AuthBase):
     openapi_type = "http"
     openapi_scheme = "basic"
 
-    def __init__(self, permission: str):
-        self.permission = permission
+    def __init__(self, endpoint: catalogue.Endpoint):
+        self.endpoint = endpoint
+        self.permission = endpoint.permission
         super().__init__()
 
     def __call__(self, request: HttpRequest) -> Principal:
-        ip = get_client_ip(request)
-        request.api_failure_counts = True
-        try:
-            presented = parse_authorization(request.headers.get("Authorization", ""))
-        except CredentialError as error:
-            if blocked := limits.blocked_for(ip):
-                raise _blocked(blocked) from error
-            raise
-        now = timezone.now()
         match = request.resolver_match
-        organization_id = match.kwargs.get(ORGANIZATION_PARAMETER) if match is not None else None
-        cache_key = presented.cache_key
-        gate = None
-        cached = cache.get(cache_key)
-        if cached is not None and cached.record.matches(presented.secret):
-            # Warm: one Redis round trip answers the block, counts the limits and says whether
-            # the cached row is still current; no SQL at all.
-            gate = limits.gate(ip=ip, credential=cache_key, permission=self.permission)
-            if gate.blocked_for:
-                raise _blocked(gate.blocked_for)
-            if gate.versions == cached.versions:
-                principal = self._principal(cached.record, presented, ip, organization_id, now)
-                return self._admit(request, principal, gate, presented, ip=ip, now=now)
-            cache.drop(cache_key)
-        blocked, versions = limits.peek(ip, cache_key)
-        if blocked:
-            raise _blocked(blocked)
-        # Versions are read before the row, so a change committed after this read is seen next time.
-        record = KINDS[presented.kind].find(presented)
-        principal = self._principal(record, presented, ip, organization_id, now)
-        if presented.cacheable:
-            cache.put(cache_key, record, versions)
-        if gate is None:
-            gate = limits.gate(ip=ip, credential=principal.rate_key, permission=self.permission)
-        return self._admit(request, principal, gate, presented, ip=ip, now=now)
-
-    def _principal(self, record, presented, ip: str, organization_id: int | None, now: datetime) -> Principal:
-        decision = decide(
-            record, presented, ip=ip, permission=self.permission, organization_id=organization_id, now=now
+        return judge(
+            request,
+            endpoint=self.endpoint,
+            authorization=request.headers.get("Authorization", ""),
+            ip=get_client_ip(request),
+            organization_id=match.kwargs.get(ORGANIZATION_PARAMETER) if match is not None else None,
         )
-        if not decision.allowed:
-            raise refusal_error(decision.reason, permission=self.permission, organization_id=organization_id)
-        return decision.principal
 
-    def _admit(
-        self,
-        request: HttpRequest,
-        principal: Principal,
-        gate: limits.GateResult,
-        presented: PresentedCredential,
-        *,
-        ip: str,
-        now: datetime,
-    ) -> Principal:
-        request.api_gate = gate
+
+def judge(
+    request: HttpRequest,
+    *,
+    endpoint: catalogue.Endpoint,
+    authorization: str,
+    ip: str,
+    organization_id: int | None,
+    organization_required: bool = False,
+) -> Principal:
+    """Return who may make this request of ENDPOINT, or raise the ApiError that answers it.
+
+    The one sequence for /api/v1/ and for the gateway's decisions (accessgov.api.decisions): the
+    IP block, the credential (cached or one indexed query), its rules, the organization scope, the
+    permission, then the rate limits, and last use. Sets request.api_gate for the limit headers.
+    """
+    try:
+        presented = parse_authorization(authorization)
+    except CredentialError as error:
+        if blocked := limits.blocked_for(ip):
+            raise _blocked(blocked) from error
+        raise
+    now = timezone.now()
+    scope = (organization_id, organization_required)
+    cache_key = presented.cache_key
+    gate = None
+    cached = cache.get(cache_key)
+    if cached is not None and cached.record.matches(presented.secret):
+        # Warm: one Redis round trip answers the block, counts the limits and says whether
+        # the cached row is still current; no SQL at all.
+        gate = limits.gate(ip=ip, credential=cache_key, endpoint=endpoint)
         if gate.blocked_for:
             raise _blocked(gate.blocked_for)
-        if gate.limited:
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"Rate limit reached for {self.permission}. Try again in {gate.retry_after} seconds.",
-                {"Retry-After": str(gate.retry_after)},
-            )
-        record_last_use(KINDS[presented.kind].used(principal.record), ip=ip, now=now)
-        return principal
+        if gate.versions == cached.versions:
+            principal = _principal(cached.record, presented, endpoint, ip, scope, now)
+            return _admit(request, principal, gate, presented, endpoint, ip=ip, now=now)
+        cache.drop(cache_key)
+    blocked, versions = limits.peek(ip, cache_key)
+    if blocked:
+        raise _blocked(blocked)
+    # Versions are read before the row, so a change committed after this read is seen next time.
+    record = KINDS[presented.kind].find(presented)
+    principal = _principal(record, presented, endpoint, ip, scope, now)
+    if presented.cacheable:
+        cache.put(cache_key, record, versions)
+    if gate is None:
+        gate = limits.gate(ip=ip, credential=principal.rate_key, endpoint=endpoint)
+    return _admit(request, principal, gate, presented, endpoint, ip=ip, now=now)
+
+
+def _principal(record, presented, endpoint, ip: str, scope: tuple, now: datetime) -> Principal:
+    organization_id, required = scope
+    decision = decide(
+        record,
+        presented,
+        ip=ip,
+        permission=endpoint.permission,
+        organization_id=organization_id,
+        organization_required=required,
+        now=now,
+    )
+    if not decision.allowed:
+        raise refusal_error(decision.reason, endpoint=endpoint, organization_id=organization_id)
+    return decision.principal
+
+
+def _admit(request, principal, gate, presented, endpoint, *, ip: str, now: datetime) -> Principal:
+    request.api_gate = gate
+    request.api_principal = principal
+    if gate.blocked_for:
+        raise _blocked(gate.blocked_for)
+    if gate.limited:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Rate limit reached for {endpoint.permission}. Try again in {gate.retry_after} seconds.",
+            {"Retry-After": str(gate.retry_after)},
+        )
+    record_last_use(KINDS[presented.kind].used(principal.record), ip=ip, now=now)
+    return principal
 
 
 def endpoint(router: Router, method: str, path: str, *, schema, status: int = 200, **options):
@@ -232,7 +265,7 @@ def endpoint(router: Router, method: str, path: str, *, schema, status: int = 20
     so it is written once; the answers are SCHEMA on STATUS, or the error envelope. OPTIONS go to
     Ninja (operation_id, summary, tags).
     """
-    permission = catalogue.permission_of(method, path)
+    own = catalogue.current().own_endpoint(method, path)
     return router.api_operation(
-        [method], path, auth=Governed(permission), response={status: schema, **ERRORS}, **options
+        [method], path, auth=Governed(own), response={status: schema, **ERRORS}, **options
     )

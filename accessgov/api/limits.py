@@ -34,18 +34,15 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
+from accessgov.core import catalogue
+from accessgov.core.catalogue import Endpoint, Window
+
 logger = logging.getLogger(__name__)
 
 
 def _prefix() -> str:
     # The cache's KEY_PREFIX keeps deployments (and concurrent test runs) sharing one Redis apart.
     return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:api:"
-
-
-@dataclass(frozen=True)
-class Window:
-    limit: int
-    seconds: int
 
 
 @dataclass(frozen=True)
@@ -90,11 +87,27 @@ class GateResult:
         return max(exhausted, default=1)
 
 
-def windows_for(permission: str | None) -> list[Window]:
-    """Return the rate-limit windows of the endpoint that needs PERMISSION."""
+def windows_for(endpoint: Endpoint) -> list[Window]:
+    """Return the rate-limit windows of ENDPOINT: its own, or the settings' for its permission."""
+    if endpoint.windows is not None:
+        return list(endpoint.windows)
     table = settings.ACCESSGOV_API_RATE_LIMITS
-    pairs = table.get(permission or "", table["default"])
-    return [Window(limit, seconds) for limit, seconds in pairs]
+    return [Window(limit, seconds) for limit, seconds in table.get(endpoint.permission, table["default"])]
+
+
+def windows_of_permission(permission: str) -> list[Window]:
+    """Return the distinct windows of the endpoints that need PERMISSION, in catalogue order."""
+    found = [w for e in catalogue.current().endpoints_of(permission) for w in windows_for(e)]
+    return list(dict.fromkeys(found))
+
+
+def bucket_of(endpoint: Endpoint) -> str:
+    """Return what ENDPOINT's requests are counted under, per credential.
+
+    accessgov's own endpoints count per permission (a list and its items share a budget, as the
+    windows are the permission's); the platform's count per endpoint, since each declares its own.
+    """
+    return f"{endpoint.method}{endpoint.path}" if endpoint.governs_platform else endpoint.permission
 
 
 def failure_tiers() -> list[FailureTier]:
@@ -318,15 +331,15 @@ def get_limiter() -> RedisLimiter | CacheLimiter:
     return _limiter
 
 
-def gate(*, ip: str, credential: str, permission: str | None, now: float | None = None) -> GateResult:
-    """Check the IP block and count one request of CREDENTIAL on the endpoint needing PERMISSION."""
+def gate(*, ip: str, credential: str, endpoint: Endpoint, now: float | None = None) -> GateResult:
+    """Check the IP block and count one request of CREDENTIAL on ENDPOINT."""
     now = time.time() if now is None else now
     try:
         return get_limiter().gate(
             ip=ip,
             credential=credential,
-            bucket=permission or "default",
-            windows=windows_for(permission),
+            bucket=bucket_of(endpoint),
+            windows=windows_for(endpoint),
             now=now,
         )
     except Exception:  # noqa: BLE001 - any cache outage: fail open, documented in README

@@ -12,8 +12,10 @@ from django.template import loader
 
 from accessgov.api import limits
 from accessgov.core.clientip import get_client_ip, is_trusted_proxy, trusted_proxies
+from accessgov.gateway.auth import from_gateway_network
 
 API_PREFIX = "/api/v1/"
+GATEWAY_PREFIX = "/gateway/v1/"  # the decision endpoint (accessgov.api.decisions)
 
 STATUS_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 # How long a client is asked to wait while the database is unreachable.
@@ -101,7 +103,7 @@ class ApiEdgeMiddleware:
         self.api_handler = _ApiHandler()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith(API_PREFIX):
+        if not request.path_info.startswith((API_PREFIX, GATEWAY_PREFIX)):
             response = self.get_response(request)
             if response.status_code >= 500 and database_unreachable():
                 # Whatever the view was doing ran in a transaction that never committed.
@@ -113,7 +115,10 @@ class ApiEdgeMiddleware:
             request.get_host()
         except DisallowedHost:
             return self._finish(request, _envelope(400, "bad_host", "This host name is not served here."))
-        if not secure_enough(request):
+        if not secure_enough(request) and not (
+            request.path_info.startswith(GATEWAY_PREFIX)
+            and from_gateway_network(request.META.get("REMOTE_ADDR", ""))
+        ):
             # Refused before the credentials are looked at, and never redirected: a client must not
             # learn to send its secret over plain HTTP first.
             response = _envelope(403, "https_required", "The API is served over HTTPS only. Use https://.")
@@ -162,8 +167,23 @@ class ApiEdgeMiddleware:
     def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         gate = getattr(request, "api_gate", None)
         if gate is not None and (tightest := gate.tightest) is not None:
+            # The IETF HTTPAPI draft's structured fields, every window of the endpoint ...
+            response["RateLimit-Policy"] = ", ".join(
+                f'"{state.window.seconds}s";q={state.window.limit};w={state.window.seconds}'
+                for state in gate.windows
+            )
+            response["RateLimit"] = ", ".join(
+                f'"{state.window.seconds}s";r={state.remaining};t={state.reset_seconds}'
+                for state in gate.windows
+            )
+            # ... and the older three headers of the tightest window, which clients already read
+            # (docs/api.md).
             response["RateLimit-Limit"] = str(tightest.window.limit)
             response["RateLimit-Remaining"] = str(tightest.remaining)
             response["RateLimit-Reset"] = str(tightest.reset_seconds)
+        principal = getattr(request, "api_principal", None)
+        if principal is not None and principal.expires_at is not None:
+            # In band, so an integration sees its credential expiring before it is refused.
+            response["Accessgov-Credential-Expires"] = principal.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         response["Cache-Control"] = "no-store"
         return response

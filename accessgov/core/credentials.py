@@ -75,6 +75,7 @@ class Refusal(enum.StrEnum):
     PERMISSION_MISSING = "permission_missing"
     SCOPE_MISSING = "scope_missing"
     ORGANIZATION_NOT_ALLOWED = "organization_not_allowed"
+    ORGANIZATION_REQUIRED = "organization_required"
 
 
 @dataclass(frozen=True)
@@ -145,17 +146,26 @@ def allow(principal: Principal) -> Decision:
     return Decision(reason=None, record=principal.record, principal=principal)
 
 
-def within_scope(decision: Decision, organization_id: int | None) -> Decision:
+# An organization named by something that is no organization id (a platform's request may carry
+# any text there): in no limited scope, and not refused where every organization is allowed.
+NOT_AN_ORGANIZATION_ID = -1
+
+
+def within_scope(decision: Decision, organization_id: int | None, *, required: bool = False) -> Decision:
     """Return DECISION, refused if it admits a caller outside the organization ORGANIZATION_ID.
 
     None asks for no organization. A caller outside the scope is refused as if the organization
-    did not exist (accessgov.api.gate answers 404).
+    did not exist (accessgov.api.gate answers 404). REQUIRED: the endpoint acts on an organization
+    the request must name, so a caller limited to some organizations must name one.
     """
-    if (
-        decision.allowed
-        and organization_id is not None
-        and not decision.principal.organizations.allows(organization_id)
-    ):
+    if not decision.allowed:
+        return decision
+    organizations = decision.principal.organizations
+    if organization_id is None:
+        if required and not organizations.everything:
+            return refuse(Refusal.ORGANIZATION_REQUIRED, decision.record)
+        return decision
+    if not organizations.allows(organization_id):
         return refuse(Refusal.ORGANIZATION_NOT_ALLOWED, decision.record)
     return decision
 

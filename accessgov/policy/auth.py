@@ -42,7 +42,7 @@ def decide_api_key(api_key: ApiKey | None, *, secret: str) -> Decision:
             tenant_id=api_key.tenant_id,
             tenant_name=api_key.tenant.name,
             partner_id=api_key.tenant.partner_id,
-            permissions=catalogue.PERMISSIONS,
+            permissions=catalogue.current().permissions,
             organizations=EVERY_ORGANIZATION,
             expires_at=None,
             record=api_key,

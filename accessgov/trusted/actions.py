@@ -15,10 +15,10 @@ from tenants.models import Organization, Tenant
 def _clean_terms(
     *, tenant: Tenant, application: TrustedApplication, permissions: list[str], organization_ids: list[int]
 ) -> tuple[list[str], bool, list[int]]:
-    allowed = set(application.permissions) & catalogue.PERMISSIONS
+    allowed = set(application.permissions) & catalogue.current().permissions
     if not permissions or not set(permissions) <= allowed:
         raise ActionRefused(f"{application.name} cannot be granted those permissions.")
-    ordered = [e.permission for e in catalogue.ENDPOINTS if e.permission in set(permissions)]
+    ordered = catalogue.current().ordered(permissions)
     if application.all_organizations:
         return ordered, True, []
     wanted = set(organization_ids)

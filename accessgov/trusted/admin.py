@@ -16,7 +16,8 @@ from accessgov.trusted.models import TrustedApplication, TrustedApplicationAutho
 
 class TrustedApplicationForm(forms.ModelForm):
     permissions = forms.MultipleChoiceField(
-        choices=[(e.permission, f"{e.permission} — {e.label}") for e in catalogue.ENDPOINTS],
+        # A callable: the catalogue in force when the form is shown.
+        choices=lambda: [(p.name, f"{p.name} — {p.label}") for p in catalogue.current().all_permissions],
         widget=forms.CheckboxSelectMultiple,
         help_text="The most a tenant can grant it; the consent page shows these.",
     )

@@ -45,13 +45,14 @@ class CatalogueScopes(BaseScopes):
     """OAuth scopes are the endpoint catalogue's permissions; an application may ask only for its own."""
 
     def get_all_scopes(self) -> dict[str, str]:
-        return {endpoint.permission: endpoint.label for endpoint in catalogue.ENDPOINTS}
+        return {permission.name: permission.label for permission in catalogue.current().all_permissions}
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         trusted = TrustedApplication.objects.filter(oauth_application=application, is_enabled=True).first()
         if trusted is None:
             return []
-        return [p for p in trusted.permissions if p in catalogue.PERMISSIONS]
+        known = catalogue.current().permissions
+        return [p for p in trusted.permissions if p in known]
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         # No scope in the request means everything the application was defined with.

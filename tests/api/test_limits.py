@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from accessgov.api import limits
+from accessgov.core import catalogue
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -190,7 +191,8 @@ def test_when_redis_is_unreachable_the_limits_fail_open_and_say_so(settings, cap
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }
-    result = limits.gate(ip="192.0.2.9", credential="t:x", permission="Me.Read")
+    me = catalogue.current().own_endpoint("GET", "Me")
+    result = limits.gate(ip="192.0.2.9", credential="t:x", endpoint=me)
     assert result.available is False
     assert not result.limited and not result.blocked_for
     assert limits.record_failure("192.0.2.9") == 0

@@ -43,7 +43,7 @@ def other_enabled(other_tenant, other_admin, policy):
 
 @pytest.fixture
 def token(enabled):
-    return ThirdPartyTokenFactory(tenant=enabled, permissions=sorted(catalogue.PERMISSIONS))
+    return ThirdPartyTokenFactory(tenant=enabled, permissions=sorted(catalogue.current().permissions))
 
 
 def basic(token_id: str, secret: str) -> str:

@@ -78,6 +78,9 @@ def every_route(resolver=None, prefix: str = "") -> list[str]:
     return routes
 
 
+GATEWAY_PREFIX = "gateway/v1/"
+
+
 def classify(route: str) -> str:
     if route in PUBLIC or route.startswith(PUBLIC_PREFIXES):
         return "public"
@@ -85,6 +88,10 @@ def classify(route: str) -> str:
         return "console"
     if route.startswith(API_PREFIX):
         return "api"
+    if route.startswith(GATEWAY_PREFIX):
+        # Answers the operator's gateways only, about the caller's own credential:
+        # tests/api/test_decisions.py::test_another_tenants_credential_is_judged_as_its_own_tenant
+        return "gateway"
     return "unknown"
 
 
@@ -138,7 +145,7 @@ def victim(other_tenant, other_admin, policy):
         "organization": OrganizationFactory(tenant=other_tenant, name="Victim Org Zeta"),
         "api_key": api_key,
         "token": ThirdPartyTokenFactory(
-            tenant=other_tenant, name="Victim PSA script", permissions=sorted(catalogue.PERMISSIONS)
+            tenant=other_tenant, name="Victim PSA script", permissions=sorted(catalogue.current().permissions)
         ),
         "domain": domain,
         "destination": destination,
@@ -283,9 +290,11 @@ def enabled_acme(tenant, admin_user, policy):
 def attacker_credentials(enabled_acme, admin_client, admin_user):
     """Return the Authorization headers of Acme's token, API key and trusted application token."""
     OrganizationFactory(tenant=enabled_acme, name="Attacker Org")
-    token = ThirdPartyTokenFactory(tenant=enabled_acme, permissions=sorted(catalogue.PERMISSIONS))
+    token = ThirdPartyTokenFactory(tenant=enabled_acme, permissions=sorted(catalogue.current().permissions))
     _, raw_key = actions.issue_api_key(tenant=enabled_acme, name="Attacker key", by=admin_user, ip=None)
-    app = TrustedApplicationFactory(all_organizations=True, permissions=sorted(catalogue.PERMISSIONS))
+    app = TrustedApplicationFactory(
+        all_organizations=True, permissions=sorted(catalogue.current().permissions)
+    )
     access = tokens_for(admin_client, app)["access_token"]
     return {"token": _basic(token), "api_key": f"Bearer {raw_key}", "oauth": f"Bearer {access}"}
 

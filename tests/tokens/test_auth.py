@@ -258,11 +258,13 @@ def test_every_refusal_reason_a_token_can_get_is_covered():
         Refusal.API_ACCESS_OFF,
     }
     # The rest of the shared vocabulary belongs to trusted applications' access tokens
-    # (tests/trusted/test_api.py reaches each over the API).
+    # (tests/trusted/test_api.py reaches each over the API) and to platform endpoints that need
+    # an organization named (tests/api/test_decisions.py).
     assert set(Refusal) - tested == {
         Refusal.ACCESS_TOKEN_EXPIRED,
         Refusal.AUTHORIZATION_REVOKED,
         Refusal.SCOPE_MISSING,
+        Refusal.ORGANIZATION_REQUIRED,
     }
 
 

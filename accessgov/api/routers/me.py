@@ -47,7 +47,7 @@ class MeOut(Schema):
 def _limits_of(principal: Principal) -> list[dict]:
     rows = []
     for permission in sorted(principal.permissions):
-        for window in limits.windows_for(permission):
+        for window in limits.windows_of_permission(permission):
             rows.append({"Permission": permission, "Limit": window.limit, "WindowSeconds": window.seconds})
     return rows
 

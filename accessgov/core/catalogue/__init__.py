@@ -1,0 +1,158 @@
+"""The endpoint catalogue: every endpoint accessgov governs and the permission each needs.
+
+One catalogue, two parts: accessgov's own REST API (/api/v1/, always there, served by
+accessgov.api) and, when the operator names a file in ACCESSGOV_CATALOGUE, the platform's API that
+the gateway in front of it asks accessgov about (docs/catalogue.md, docs/gateway.md). Everything that
+lists permissions reads it: the token form ("Edit Permissions"), trusted applications' scopes, the
+rate limits, the API docs and `Me`; each route of /api/v1/ takes its permission from here
+(accessgov.api.gate.endpoint).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+from django.conf import settings
+
+from accessgov.core.catalogue.entries import (
+    READ_METHODS,
+    Endpoint,
+    Match,
+    OrganizationSource,
+    Permission,
+    RouteTable,
+    Window,
+)
+from accessgov.core.catalogue.loading import CatalogueError, PlatformCatalogue, load_catalogue, parse_window
+
+__all__ = [
+    "CatalogueError",
+    "Catalogue",
+    "Endpoint",
+    "Match",
+    "OrganizationSource",
+    "Permission",
+    "Window",
+    "current",
+    "parse_window",
+]
+
+OWN_SERVICE = "accessgov"
+OWN_PERMISSIONS: tuple[Permission, ...] = (
+    Permission("Me.Read", "Me", "Read the calling credential, its tenant and limits", OWN_SERVICE),
+    Permission("Organizations.Read", "Organizations", "List and read organizations", OWN_SERVICE),
+    Permission("WebhookDomains.Read", "Webhook domains", "List approved webhook domains", OWN_SERVICE),
+    Permission("AuditEvents.Read", "Audit events", "List the tenant's audit events", OWN_SERVICE),
+    Permission("RateLimits.Read", "Rate limits", "Read the caller's rate limits", OWN_SERVICE),
+    Permission("Notify.Send", "Notify", "Send a notification to webhook destinations", OWN_SERVICE),
+)
+_LABELS = {p.name: p.label for p in OWN_PERMISSIONS}
+OWN_ENDPOINTS: tuple[Endpoint, ...] = tuple(
+    Endpoint(method, path, permission, _LABELS[permission], read_only=method in READ_METHODS)
+    for method, path, permission in (
+        ("GET", "Me", "Me.Read"),
+        ("GET", "Organizations", "Organizations.Read"),
+        ("GET", "Organizations/{int:organization_id}", "Organizations.Read"),
+        ("GET", "WebhookDomains", "WebhookDomains.Read"),
+        ("GET", "AuditEvents", "AuditEvents.Read"),
+        ("GET", "RateLimits", "RateLimits.Read"),
+        ("POST", "Notify", "Notify.Send"),
+    )
+)
+
+
+class Catalogue:
+    """accessgov's own endpoints and, if one is configured, the platform's."""
+
+    def __init__(self, platform: PlatformCatalogue | None = None):
+        self.platform = platform
+        self.all_permissions: tuple[Permission, ...] = OWN_PERMISSIONS + (
+            platform.permissions if platform else ()
+        )
+        self.endpoints: tuple[Endpoint, ...] = OWN_ENDPOINTS + (platform.endpoints if platform else ())
+        self.permissions: frozenset[str] = frozenset(p.name for p in self.all_permissions)
+        self._by_name = {p.name: p for p in self.all_permissions}
+        self._own = {(e.method, e.path): e for e in OWN_ENDPOINTS}
+        self.routes = RouteTable(list(platform.endpoints) if platform else [])
+
+    @property
+    def service(self) -> str | None:
+        """Return the name of the platform's API, or None without a catalogue file."""
+        return self.platform.service if self.platform else None
+
+    @cached_property
+    def read_only_permissions(self) -> frozenset[str]:
+        """Return the permissions whose every endpoint only reads."""
+        writes = {e.permission for e in self.endpoints if not e.read_only}
+        return self.permissions - writes
+
+    def permission(self, name: str) -> Permission | None:
+        return self._by_name.get(name)
+
+    def label_of(self, permission: str) -> str:
+        """Return the human label of PERMISSION, or the permission itself if it is not catalogued."""
+        found = self._by_name.get(permission)
+        return found.label if found else permission
+
+    def grouped(self) -> dict[str, dict[str, list[Permission]]]:
+        """Return the permissions by service, then by group, in catalogue order."""
+        services: dict[str, dict[str, list[Permission]]] = {}
+        for permission in self.all_permissions:
+            services.setdefault(permission.service, {}).setdefault(permission.group, []).append(permission)
+        return services
+
+    def ordered(self, permissions) -> list[str]:
+        """Return PERMISSIONS that the catalogue knows, in catalogue order."""
+        wanted = set(permissions)
+        return [p.name for p in self.all_permissions if p.name in wanted]
+
+    def own_endpoint(self, method: str, path: str) -> Endpoint:
+        """Return accessgov's own endpoint METHOD PATH (as its route writes it), or raise LookupError."""
+        try:
+            return self._own[(method, path)]
+        except KeyError:
+            raise LookupError(f"{method} {path} is not in the endpoint catalogue") from None
+
+    def endpoints_of(self, permission: str) -> list[Endpoint]:
+        return [e for e in self.endpoints if e.permission == permission]
+
+    def match(self, method: str, segments: list[str]) -> Match | None:
+        """Return the platform endpoint of METHOD and the path SEGMENTS (HEAD is judged as GET)."""
+        return self.routes.match("GET" if method == "HEAD" else method, segments)
+
+
+_current: Catalogue | None = None
+
+
+def load() -> Catalogue:
+    """Load the catalogue named by settings.ACCESSGOV_CATALOGUE (none: accessgov's own endpoints only).
+
+    Raise CatalogueError naming every problem of the file; the app config calls this at start-up,
+    so a server never runs on an invalid catalogue.
+    """
+    global _current
+    path = getattr(settings, "ACCESSGOV_CATALOGUE", "")
+    own = frozenset(p.name for p in OWN_PERMISSIONS)
+    _current = Catalogue(load_catalogue(path, own_permissions=own) if path else None)
+    return _current
+
+
+def current() -> Catalogue:
+    """Return the catalogue in force."""
+    return _current if _current is not None else load()
+
+
+@contextmanager
+def using(catalogue: Catalogue) -> Iterator[Catalogue]:
+    """Put CATALOGUE in force for the length of the block (tests, `check_catalogue`)."""
+    global _current
+    previous, _current = _current, catalogue
+    try:
+        yield catalogue
+    finally:
+        _current = previous
+
+
+def label_of(permission: str) -> str:
+    """Return the human label of PERMISSION in the catalogue in force."""
+    return current().label_of(permission)
