@@ -46,5 +46,6 @@ urlpatterns = [
     # The platform's gateway asks here about every request to the platform's API (docs/gateway.md).
     path("gateway/v1/decide", decisions.decide, name="gateway_decide"),
     path("gateway/v1/refusal", decisions.refusal, name="gateway_refusal"),
+    path("gateway/v1/introspect", decisions.introspect, name="gateway_introspect"),
     path("admin/", admin.site.urls),
 ]

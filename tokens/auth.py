@@ -57,7 +57,7 @@ def decide_token(
     token: ThirdPartyToken | None,
     *,
     secret: str,
-    client_ip: str,
+    client_ip: str | None,
     permission: str | None,
     now: datetime | None = None,
 ) -> Decision:
@@ -85,7 +85,8 @@ def decide_token(
         return refuse(Refusal.NOT_YET_VALID, token)
     if token.expires_at is not None and now >= token.expires_at:
         return refuse(Refusal.EXPIRED, token)
-    if not token.allows_ip(client_ip):
+    # None: the caller cannot see the client (token introspection) and applies the allowlist itself.
+    if client_ip is not None and not token.allows_ip(client_ip):
         return refuse(Refusal.IP_NOT_ALLOWED, token)
     if permission is not None and permission not in token.permissions:
         return refuse(Refusal.PERMISSION_MISSING, token)

@@ -12,16 +12,19 @@ for every refusal as 403 with the real answer signed in Accessgov-Refusal, and f
 /gateway/v1/refusal (see examples/gateway/nginx.conf).
 """
 
+import base64
 from urllib.parse import parse_qs, unquote
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from accessgov.api import limits
-from accessgov.api.authorization import CredentialError
+from accessgov.api.authorization import CredentialError, parse_authorization
 from accessgov.api.envelope import ApiError, error_body
-from accessgov.api.gate import judge
+from accessgov.api.gate import KINDS, judge
 from accessgov.core import catalogue
 from accessgov.core.clientip import parse_address
 from accessgov.core.credentials import NOT_AN_ORGANIZATION_ID, Principal
@@ -222,3 +225,60 @@ def refusal(request: HttpRequest) -> HttpResponse:
     except signing.BadSignature:
         answer = {"s": 403, "c": "forbidden", "m": "Request refused.", "h": {}}
     return _refused(request, ApiError(answer["s"], answer["c"], answer["m"], answer["h"]), fold=False)
+
+
+def _introspected(principal: Principal, record) -> dict:
+    organizations = principal.organizations
+    answer = {
+        "active": True,
+        "scope": " ".join(sorted(principal.permissions)),
+        "client_id": principal.credential_id,
+        "sub": principal.credential_id,
+        "token_type": principal.kind,
+        "accessgov_tenant_id": principal.tenant_id,
+        "accessgov_partner_id": principal.partner_id,
+        "accessgov_organizations": "All" if organizations.everything else sorted(organizations.ids),
+    }
+    if principal.expires_at is not None:
+        answer["exp"] = int(principal.expires_at.timestamp())
+    # The allowlist is the client's, which only the resource server sees: it is told, to enforce.
+    allowed_ips = getattr(record, "allowed_ips", None)
+    if allowed_ips:
+        answer["accessgov_allowed_ips"] = list(allowed_ips)
+    return answer
+
+
+@csrf_exempt
+@require_POST
+def introspect(request: HttpRequest) -> HttpResponse:
+    """RFC 7662 token introspection, for platform services that ask about a credential themselves.
+
+    The service authenticates with a gateway key (Bearer agg_… or Accessgov-Gateway-Key). The
+    `token` is an API key, a trusted application's access token, or a third-party token written
+    TOKEN_ID:TOKEN_SECRET. Anything refused or unknown is {"active": false} and nothing more.
+    """
+    request.api_failure_counts = False
+    peer = request.META.get("REMOTE_ADDR", "")
+    bearer = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not gateway_auth.admits(request, key=bearer if bearer.startswith("agg_") else None):
+        limits.record_failure(peer)
+        response = JsonResponse({"error": "invalid_client"}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="accessgov introspection"'
+        return response
+    inactive = JsonResponse({"active": False})
+    value = request.POST.get("token", "")
+    if ":" in value and not value.startswith(("agk_", "agat_")):
+        header = "Basic " + base64.b64encode(value.encode()).decode()
+    else:
+        header = f"Bearer {value}"
+    try:
+        presented = parse_authorization(header)
+    except CredentialError:
+        return inactive
+    kind = KINDS[presented.kind]
+    record = kind.find(presented)
+    # No client address here: an IP allowlist is not judged but returned, for the service to apply.
+    decision = kind.decide(record, presented, ip=None, permission=None, now=timezone.now())
+    if not decision.allowed:
+        return inactive
+    return JsonResponse(_introspected(decision.principal, record))

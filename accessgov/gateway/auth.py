@@ -63,8 +63,9 @@ def verified_key(secret: str, *, ip: str) -> GatewayKey | None:
     return key
 
 
-def admits(request) -> bool:
-    """Return whether REQUEST comes from one of the operator's gateways.
+def admits(request, *, key: str | None = None) -> bool:
+    """Return whether REQUEST comes from one of the operator's gateways (KEY: its key, if it was
+    sent elsewhere than in the Accessgov-Gateway-Key header).
 
     With ACCESSGOV_GATEWAY_NETWORKS set, the peer must be inside them; with ACCESSGOV_GATEWAY_REQUIRE_KEY
     on (the default), it must also send a gateway key. With neither, nobody is a gateway.
@@ -73,7 +74,7 @@ def admits(request) -> bool:
     if gateway_networks() and not from_gateway_network(peer):
         return False
     if settings.ACCESSGOV_GATEWAY_REQUIRE_KEY:
-        return verified_key(request.headers.get(HEADER, ""), ip=peer) is not None
+        return verified_key(key or request.headers.get(HEADER, ""), ip=peer) is not None
     return bool(gateway_networks())
 
 

@@ -362,3 +362,53 @@ def test_the_decision_endpoint_needs_no_api_user_of_its_own(client, gateway_key,
     # A tenant that never agreed to the policy: its credentials cannot exist, so nothing passes.
     ApiUserFactory(tenant=tenant, is_active=False)
     assert error_of(ask(client, gateway_key, "GET", "/v1/devices/1")) == (401, "missing_credentials")
+
+
+INTROSPECT = "/gateway/v1/introspect"
+
+
+def test_introspection_tells_a_resource_server_about_a_live_credential(
+    client, gateway_key, enabled_tenant, contoso
+):
+    token = ThirdPartyTokenFactory(
+        tenant=enabled_tenant,
+        permissions=["Devices.Read"],
+        all_organizations=False,
+        organization_ids=[contoso.pk],
+        allowed_ips=["192.0.2.0/24"],
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    response = client.post(
+        INTROSPECT,
+        {"token": f"{token.token_id}:{token.secret}"},
+        headers={"Authorization": f"Bearer {gateway_key}"},
+        secure=True,
+    )
+    answer = response.json()
+    assert answer["active"] is True and answer["scope"] == "Devices.Read"
+    assert answer["client_id"] == token.token_id and answer["exp"] == int(token.expires_at.timestamp())
+    assert answer["accessgov_tenant_id"] == enabled_tenant.pk
+    assert answer["accessgov_partner_id"] == enabled_tenant.partner_id
+    assert answer["accessgov_organizations"] == [contoso.pk]
+    assert answer["accessgov_allowed_ips"] == ["192.0.2.0/24"]
+
+
+def test_introspecting_anything_refused_or_unknown_says_inactive_and_nothing_more(
+    client, gateway_key, enabled_tenant, admin_user
+):
+    revoked = ThirdPartyTokenFactory(tenant=enabled_tenant, revoked_at=timezone.now())
+    _, raw_key = policy_actions.issue_api_key(tenant=enabled_tenant, name="k", by=admin_user, ip=None)
+    live_key = client.post(
+        INTROSPECT, {"token": raw_key}, headers={"Accessgov-Gateway-Key": gateway_key}, secure=True
+    ).json()
+    assert live_key["active"] is True and live_key["token_type"] == "ApiKey"
+    for value in [f"{revoked.token_id}:{revoked.secret}", raw_key[:-1] + "x", "", "nonsense", "agt_x:y"]:
+        response = client.post(
+            INTROSPECT, {"token": value}, headers={"Accessgov-Gateway-Key": gateway_key}, secure=True
+        )
+        assert response.status_code == 200 and response.json() == {"active": False}, value
+
+
+def test_introspection_needs_a_resource_servers_key(client, token):
+    response = client.post(INTROSPECT, {"token": f"{token.token_id}:{token.secret}"}, secure=True)
+    assert response.status_code == 401 and response.json() == {"error": "invalid_client"}
