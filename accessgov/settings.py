@@ -147,9 +147,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "core:sign_in"
+LOGIN_REDIRECT_URL = "tenants:list_tenants"
+LOGOUT_REDIRECT_URL = "core:sign_in"
 
 # Sign-in attempts allowed per client IP and per username (django-ratelimit rate strings).
 LOGIN_RATE_PER_IP = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_IP", "20/m")

@@ -32,11 +32,11 @@ DETAIL = "webhooks/destination.html"
 
 
 def _index_url(request: HttpRequest) -> str:
-    return reverse("webhooks:index", args=[request.tenant.slug])
+    return reverse("webhooks:show_webhooks", args=[request.tenant.slug])
 
 
 def _destination_url(request: HttpRequest, destination: WebhookDestination) -> str:
-    return reverse("webhooks:destination", args=[request.tenant.slug, destination.pk])
+    return reverse("webhooks:show_destination", args=[request.tenant.slug, destination.pk])
 
 
 def _refuse(request: HttpRequest, message: str, to: str | None = None) -> HttpResponse:
@@ -88,7 +88,7 @@ def _index_context(request: HttpRequest, **extra) -> dict:
 
 @require_GET
 @administrator_required
-def index(request: HttpRequest) -> HttpResponse:
+def show_webhooks(request: HttpRequest) -> HttpResponse:
     """Show the Webhook API tab: approved domains and destinations (one part of it for htmx)."""
     context = _index_context(request)
     if request.htmx and request.htmx.target in {"domains", "destinations"}:
@@ -279,7 +279,7 @@ def _destination_context(request: HttpRequest, destination: WebhookDestination, 
 
 @require_GET
 @administrator_required
-def destination(request: HttpRequest, destination_id: int) -> HttpResponse:
+def show_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Show a destination, its signing secret controls, "Send test event" and its delivery log."""
     found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
     context = _destination_context(request, found)
@@ -342,7 +342,7 @@ def send_test(request: HttpRequest, destination_id: int) -> HttpResponse:
 
 @require_POST
 @administrator_required
-def redeliver(request: HttpRequest, destination_id: int, delivery_id: int) -> HttpResponse:
+def redeliver_delivery(request: HttpRequest, destination_id: int, delivery_id: int) -> HttpResponse:
     """Send a failed delivery again now, with the same webhook-id."""
     found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
     delivery = get_object_or_404(

@@ -12,7 +12,7 @@ from tenants.access import administrator_required
 
 @require_GET
 @administrator_required
-def activity(request: HttpRequest) -> HttpResponse:
+def list_events(request: HttpRequest) -> HttpResponse:
     """List the tenant's audit events, newest first, optionally of one action."""
     events = AuditEvent.objects.for_tenant(request.tenant).order_by("-created_at", "-pk")
     action = request.GET.get("action", "")

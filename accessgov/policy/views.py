@@ -48,7 +48,7 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
 
 @require_GET
 @administrator_required
-def manage_api(request: HttpRequest) -> HttpResponse:
+def show_manage_api(request: HttpRequest) -> HttpResponse:
     """Show Settings > API › Manage API; with htmx, just the Partner ID part when that is asked for."""
     context = _manage_api_context(request)
     if request.htmx and request.htmx.target == "partner-id":
@@ -58,7 +58,7 @@ def manage_api(request: HttpRequest) -> HttpResponse:
 
 def _refuse(request: HttpRequest, message: str) -> HttpResponse:
     messages.error(request, message)
-    return redirect("manage_api", tenant_slug=request.tenant.slug)
+    return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
 
 
 @require_POST
@@ -82,12 +82,12 @@ def agree_policy(request: HttpRequest) -> HttpResponse:
     except ActionRefused as refusal:
         return _refuse(request, str(refusal))
     messages.success(request, f"API access is on. Your API user is {api_user.username}.")
-    return redirect("manage_api", tenant_slug=request.tenant.slug)
+    return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
 
 
 @require_http_methods(["GET", "POST"])
 @administrator_required
-def disable_api(request: HttpRequest) -> HttpResponse:
+def turn_off_api_access(request: HttpRequest) -> HttpResponse:
     """Ask for confirmation, then turn API access off for the tenant."""
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -98,7 +98,7 @@ def disable_api(request: HttpRequest) -> HttpResponse:
         messages.success(
             request, "API access is off. Every API key and token of this tenant has stopped working."
         )
-        return redirect("manage_api", tenant_slug=request.tenant.slug)
+        return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
     status = 400 if form.is_bound else 200
     return render(request, "accessgov/disable_api.html", {"tab": "manage", "form": form}, status=status)
 
@@ -145,7 +145,7 @@ def delete_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
         except ActionRefused as refusal:
             return _refuse(request, str(refusal))
         messages.success(request, f"Key “{api_key.name}” is deleted; requests made with it now fail.")
-        return redirect("manage_api", tenant_slug=request.tenant.slug)
+        return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
     status = 400 if form.is_bound else 200
     context = {"tab": "manage", "api_key": api_key, "form": form}
     return render(request, "accessgov/delete_api_key.html", context, status=status)

@@ -53,7 +53,7 @@ def _organization_names(tenant, authorizations) -> dict[int, str]:
 @require_GET
 @administrator_required
 @csp_override(_policy())
-def trusted_apps(request: HttpRequest) -> HttpResponse:
+def list_applications(request: HttpRequest) -> HttpResponse:
     """List the trusted applications and what each asks for, and the tenant's authorizations."""
     tenant = request.tenant
     applications = TrustedApplication.objects.filter(is_enabled=True).order_by("name", "pk")
@@ -108,7 +108,7 @@ def revoke_authorization(request: HttpRequest, pk: int) -> HttpResponse:
                 request,
                 f"{authorization.application.name} is no longer authorized; its tokens stopped working.",
             )
-        return redirect("trusted_apps", tenant_slug=request.tenant.slug)
+        return redirect("trusted:list_applications", tenant_slug=request.tenant.slug)
     status = 400 if request.method == "POST" else 200
     context = {"tab": "trusted", "authorization": authorization, "form": form}
     # The same page template, in its confirmation state.
@@ -146,7 +146,7 @@ def _refused(request: HttpRequest, description: str, status: int = 400) -> HttpR
 @never_cache
 @require_http_methods(["GET", "POST"])
 @administrator_required
-def consent(request: HttpRequest) -> HttpResponse:
+def authorize_application(request: HttpRequest) -> HttpResponse:
     """Show what an application asks of this tenant; on Authorize, record consent and issue the code."""
     core = get_oauthlib_core()
     try:
@@ -233,7 +233,8 @@ def choose_tenant(request: HttpRequest) -> HttpResponse:
     memberships = [m for m in Membership.objects.of_user(request.user) if m.role == Role.ADMINISTRATOR]
     query = urlencode(list(request.GET.lists()), doseq=True)
     if len(memberships) == 1:
-        return redirect(f"{reverse('authorize_trusted_app', args=[memberships[0].tenant.slug])}?{query}")
+        consent = reverse("trusted:authorize_application", args=[memberships[0].tenant.slug])
+        return redirect(f"{consent}?{query}")
     if not memberships:
         return _refused(
             request,
@@ -242,7 +243,9 @@ def choose_tenant(request: HttpRequest) -> HttpResponse:
             status=403,
         )
     context = {
-        "choices": [(m.tenant, reverse("authorize_trusted_app", args=[m.tenant.slug])) for m in memberships],
+        "choices": [
+            (m.tenant, reverse("trusted:authorize_application", args=[m.tenant.slug])) for m in memberships
+        ],
         "query": query,
     }
     return render(request, "accessgov/consent.html", context)
