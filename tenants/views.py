@@ -18,7 +18,7 @@ def list_tenants(request: HttpRequest) -> HttpResponse:
     memberships = list(Membership.objects.of_user(request.user))
     if len(memberships) == 1:
         return redirect("tenants:show_tenant", tenant_slug=memberships[0].tenant.slug)
-    return render(request, "home.html", {"memberships": memberships})
+    return render(request, "tenants/tenant_list.html", {"memberships": memberships})
 
 
 @require_GET

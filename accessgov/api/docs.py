@@ -62,7 +62,7 @@ def show_documentation(request: HttpRequest) -> HttpResponse:
         "base": base,
         "failure_tiers": limits.failure_tiers(),
     }
-    return render(request, "accessgov/api_docs.html", context)
+    return render(request, "api/docs.html", context)
 
 
 @require_GET

@@ -23,5 +23,5 @@ def list_events(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, settings.ACCESSGOV_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"tab": "activity", "events": page, "actions": Action.choices, "selected_action": action}
     if request.htmx:
-        return render(request, "accessgov/activity.html#event-list", context)
-    return render(request, "accessgov/activity.html", context)
+        return render(request, "audit/activity.html#event-list", context)
+    return render(request, "audit/activity.html", context)

@@ -52,8 +52,8 @@ def show_manage_api(request: HttpRequest) -> HttpResponse:
     """Show Settings > API › Manage API; with htmx, just the Partner ID part when that is asked for."""
     context = _manage_api_context(request)
     if request.htmx and request.htmx.target == "partner-id":
-        return render(request, "accessgov/manage_api.html#partner-id", context)
-    return render(request, "accessgov/manage_api.html", context)
+        return render(request, "policy/manage_api.html#partner-id", context)
+    return render(request, "policy/manage_api.html", context)
 
 
 def _refuse(request: HttpRequest, message: str) -> HttpResponse:
@@ -100,7 +100,7 @@ def turn_off_api_access(request: HttpRequest) -> HttpResponse:
         )
         return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
     status = 400 if form.is_bound else 200
-    return render(request, "accessgov/disable_api.html", {"tab": "manage", "form": form}, status=status)
+    return render(request, "policy/turn_off_api_access.html", {"tab": "manage", "form": form}, status=status)
 
 
 @never_cache
@@ -129,7 +129,7 @@ def create_api_key(request: HttpRequest) -> HttpResponse:
     else:
         status = 400
     context = _manage_api_context(request, key_form=form, revealed=revealed)
-    template = "accessgov/manage_api.html#api-keys" if request.htmx else "accessgov/manage_api.html"
+    template = "policy/manage_api.html#api-keys" if request.htmx else "policy/manage_api.html"
     return render(request, template, context, status=status)
 
 
@@ -148,4 +148,4 @@ def delete_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
         return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
     status = 400 if form.is_bound else 200
     context = {"tab": "manage", "api_key": api_key, "form": form}
-    return render(request, "accessgov/delete_api_key.html", context, status=status)
+    return render(request, "policy/delete_api_key.html", context, status=status)

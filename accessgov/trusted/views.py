@@ -81,8 +81,8 @@ def list_applications(request: HttpRequest) -> HttpResponse:
         ],
     }
     if request.htmx:
-        return render(request, "accessgov/trusted_apps.html#authorization-list", context)
-    return render(request, "accessgov/trusted_apps.html", context)
+        return render(request, "trusted/trusted_apps.html#authorization-list", context)
+    return render(request, "trusted/trusted_apps.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -112,7 +112,7 @@ def revoke_authorization(request: HttpRequest, pk: int) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     context = {"tab": "trusted", "authorization": authorization, "form": form}
     # The same page template, in its confirmation state.
-    return render(request, "accessgov/trusted_apps.html", context, status=status)
+    return render(request, "trusted/trusted_apps.html", context, status=status)
 
 
 class ConsentForm(forms.Form):
@@ -140,7 +140,7 @@ def _oauth_error_redirect(error: OAuthToolkitError, application: TrustedApplicat
 def _refused(request: HttpRequest, description: str, status: int = 400) -> HttpResponse:
     # Unknown client or unregistered redirect URI: shown here and never redirected (RFC 6749 4.1.2.1).
     context = {"tab": "trusted", "fatal": description}
-    return render(request, "accessgov/consent.html", context, status=status)
+    return render(request, "trusted/consent.html", context, status=status)
 
 
 @never_cache
@@ -218,7 +218,7 @@ def authorize_application(request: HttpRequest) -> HttpResponse:
         "api_enabled": api_enabled,
         "redirect_host": redirect_parts.hostname,
     }
-    response = render(request, "accessgov/consent.html", context, status=status)
+    response = render(request, "trusted/consent.html", context, status=status)
     # The form's answer is a redirect to the application's registered redirect URI.
     origin = f"{redirect_parts.scheme}://{redirect_parts.netloc}"
     with_policy = csp_override(_policy(**{"form-action": [CSP.SELF, origin]}))
@@ -248,4 +248,4 @@ def choose_tenant(request: HttpRequest) -> HttpResponse:
         ],
         "query": query,
     }
-    return render(request, "accessgov/consent.html", context)
+    return render(request, "trusted/consent.html", context)
