@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from accessgov.core.clientip import get_client_ip
+from accessgov.core.confirm import render_confirmation
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy.access import access_on
 from tenants.access import administrator_required
@@ -143,9 +144,17 @@ def remove_domain(request: HttpRequest, domain_id: int) -> HttpResponse:
             message += f" {blocked} destination(s) on it are blocked and receive nothing."
         messages.success(request, message)
         return redirect(_index_url(request))
-    status = 400 if request.method == "POST" else 200
-    context = {"tab": "webhooks", "approved": approved, "affected": affected, "form": form}
-    return render(request, "webhooks/remove_domain.html", context, status=status)
+    return render_confirmation(
+        request,
+        form,
+        text=f"{INDEX}#remove-domain",
+        title="Remove approved domain",
+        button="Remove",
+        cancel_url=_index_url(request),
+        tab="webhooks",
+        approved=approved,
+        affected=affected,
+    )
 
 
 def _destination_form_page(request, form, destination=None, status=200) -> HttpResponse:
@@ -235,9 +244,16 @@ def delete_destination(request: HttpRequest, destination_id: int) -> HttpRespons
             return _refuse(request, str(refusal))
         messages.success(request, f"Destination {destination.url} deleted; nothing more is sent to it.")
         return redirect(_index_url(request))
-    status = 400 if request.method == "POST" else 200
-    context = {"tab": "webhooks", "destination": destination, "form": form}
-    return render(request, "webhooks/delete_destination.html", context, status=status)
+    return render_confirmation(
+        request,
+        form,
+        text=f"{DETAIL}#delete-destination",
+        title="Delete webhook destination",
+        button="Delete",
+        cancel_url=_destination_url(request, destination),
+        tab="webhooks",
+        destination=destination,
+    )
 
 
 def _destination_context(request: HttpRequest, destination: WebhookDestination, **extra) -> dict:
@@ -316,9 +332,16 @@ def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
             return _refuse(request, str(refusal), to=_destination_url(request, found))
         found.refresh_from_db()
         return render(request, DETAIL, _destination_context(request, found, secret=secret, rotated=True))
-    status = 400 if request.method == "POST" else 200
-    context = {"tab": "webhooks", "destination": found, "form": form}
-    return render(request, "webhooks/rotate_secret.html", context, status=status)
+    return render_confirmation(
+        request,
+        form,
+        text=f"{DETAIL}#rotate-secret",
+        title="Rotate signing secret",
+        button="Rotate secret",
+        cancel_url=_destination_url(request, found),
+        tab="webhooks",
+        destination=found,
+    )
 
 
 @require_POST

@@ -5,11 +5,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accessgov.core.clientip import get_client_ip
+from accessgov.core.confirm import render_confirmation
 from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy import actions
@@ -56,9 +58,13 @@ def show_manage_api(request: HttpRequest) -> HttpResponse:
     return render(request, "policy/manage_api.html", context)
 
 
+def _manage_api_url(request: HttpRequest) -> str:
+    return reverse("policy:show_manage_api", args=[request.tenant.slug])
+
+
 def _refuse(request: HttpRequest, message: str) -> HttpResponse:
     messages.error(request, message)
-    return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
+    return redirect(_manage_api_url(request))
 
 
 @require_POST
@@ -82,7 +88,7 @@ def agree_policy(request: HttpRequest) -> HttpResponse:
     except ActionRefused as refusal:
         return _refuse(request, str(refusal))
     messages.success(request, f"API access is on. Your API user is {api_user.username}.")
-    return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
+    return redirect(_manage_api_url(request))
 
 
 @require_http_methods(["GET", "POST"])
@@ -98,9 +104,16 @@ def turn_off_api_access(request: HttpRequest) -> HttpResponse:
         messages.success(
             request, "API access is off. Every API key and token of this tenant has stopped working."
         )
-        return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
-    status = 400 if form.is_bound else 200
-    return render(request, "policy/turn_off_api_access.html", {"tab": "manage", "form": form}, status=status)
+        return redirect(_manage_api_url(request))
+    return render_confirmation(
+        request,
+        form,
+        text="policy/manage_api.html#turn-off-api-access",
+        title="Turn API access off",
+        button="Turn API access off",
+        cancel_url=_manage_api_url(request),
+        tab="manage",
+    )
 
 
 @never_cache
@@ -145,7 +158,14 @@ def delete_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
         except ActionRefused as refusal:
             return _refuse(request, str(refusal))
         messages.success(request, f"Key “{api_key.name}” is deleted; requests made with it now fail.")
-        return redirect("policy:show_manage_api", tenant_slug=request.tenant.slug)
-    status = 400 if form.is_bound else 200
-    context = {"tab": "manage", "api_key": api_key, "form": form}
-    return render(request, "policy/delete_api_key.html", context, status=status)
+        return redirect(_manage_api_url(request))
+    return render_confirmation(
+        request,
+        form,
+        text="policy/manage_api.html#delete-api-key",
+        title="Delete API key",
+        button="Delete",
+        cancel_url=_manage_api_url(request),
+        tab="manage",
+        api_key=api_key,
+    )

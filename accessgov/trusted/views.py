@@ -22,6 +22,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from accessgov.core import catalogue
 from accessgov.core.clientip import get_client_ip
+from accessgov.core.confirm import render_confirmation
 from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy.access import access_on
@@ -109,10 +110,18 @@ def revoke_authorization(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{authorization.application.name} is no longer authorized; its tokens stopped working.",
             )
         return redirect("trusted:list_applications", tenant_slug=request.tenant.slug)
-    status = 400 if request.method == "POST" else 200
-    context = {"tab": "trusted", "authorization": authorization, "form": form}
-    # The same page template, in its confirmation state.
-    return render(request, "trusted/trusted_apps.html", context, status=status)
+    revoked = authorization.revoked_at is not None
+    return render_confirmation(
+        request,
+        None if revoked else form,
+        text="trusted/trusted_apps.html#revoke-authorization",
+        title="Trusted Applications",
+        button="Revoke authorization",
+        cancel_url=reverse("trusted:list_applications", args=[request.tenant.slug]),
+        cancel_label="Back to Trusted Applications" if revoked else "Cancel",
+        tab="trusted",
+        authorization=authorization,
+    )
 
 
 class ConsentForm(forms.Form):
