@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Form widgets' own templates, for the project-wide FORM_RENDERER below.
+    "django.forms",
     "django_htmx",
     "django_ratelimit",
     "oauth2_provider",
@@ -99,6 +101,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# One way to render a form field: `{{ form.field.as_field_group }}` through templates/core/field.html.
+FORM_RENDERER = "accessgov.core.forms.ConsoleFormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(

@@ -88,6 +88,35 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
+class PermissionCheckboxes(forms.CheckboxSelectMultiple):
+    """The permission tick boxes as the catalogue groups them, each group with a "Select all" box."""
+
+    template_name = "tokens/permission_checkboxes.html"
+
+    def get_context(self, name, value, attrs) -> dict:
+        context = super().get_context(name, value, attrs)
+        selected = set(self.format_value(value))
+        context["widget"]["groups"] = [
+            {
+                "name": group,
+                "slug": "perm-" + "-".join(group.lower().split()),
+                "permissions": [
+                    {
+                        "value": e.permission,
+                        "label": e.label,
+                        "method": e.method,
+                        "path": e.path,
+                        "checked": e.permission in selected,
+                    }
+                    for e in endpoints
+                ],
+                "all_checked": all(e.permission in selected for e in endpoints),
+            }
+            for group, endpoints in grouped().items()
+        ]
+        return context
+
+
 class TokenForm(forms.Form):
     """Create Token and Edit: Details (name, description, dates) and Authorization."""
 
@@ -141,17 +170,20 @@ class TokenForm(forms.Form):
         },
     )
     organizations = forms.ModelMultipleChoiceField(
+        label="",  # the choices of "Selected organizations", under its legend
         queryset=Organization.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        help_text="Ticked organizations count only with “Selected organizations”.",
         error_messages={
             "invalid_choice": "Organization %(value)s is not an organization of this tenant.",
             "invalid_pk_value": "“%(pk)s” is not an organization.",
         },
     )
     permissions = forms.MultipleChoiceField(
+        label="",  # under the "Edit Permissions" summary
         choices=[(e.permission, e.label) for endpoints in grouped().values() for e in endpoints],
-        widget=forms.CheckboxSelectMultiple,
+        widget=PermissionCheckboxes,
         error_messages={
             "required": "Select at least one permission under “Edit Permissions”.",
             "invalid_choice": "“%(value)s” is not a permission of the API.",
@@ -175,33 +207,6 @@ class TokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only this tenant's organizations are choices: a forged id of another tenant is invalid.
         self.fields["organizations"].queryset = Organization.objects.for_tenant(tenant).order_by("name", "pk")
-
-    def permission_groups(self) -> list[dict]:
-        """Return the permission checkboxes grouped as the catalogue groups them, with their state."""
-        selected = set(self["permissions"].value() or [])
-        return [
-            {
-                "name": group,
-                "slug": "perm-" + "-".join(group.lower().split()),
-                "permissions": [
-                    {
-                        "value": e.permission,
-                        "label": e.label,
-                        "method": e.method,
-                        "path": e.path,
-                        "checked": e.permission in selected,
-                    }
-                    for e in endpoints
-                ],
-                "all_checked": all(e.permission in selected for e in endpoints),
-            }
-            for group, endpoints in grouped().items()
-        ]
-
-    def selected_organization_ids(self) -> set[int]:
-        """Return the ids of the organizations ticked in the form (for redisplay)."""
-        values = self["organizations"].value() or []
-        return {int(v) for v in values if str(v).isdigit()}
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
@@ -292,7 +297,12 @@ class TokenForm(forms.Form):
 
 class TokenFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *TokenStatus.choices], required=False)
-    q = forms.CharField(label="Search", required=False, max_length=100)
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": "Name or token ID"}),
+    )
 
     def clean_q(self) -> str:
         return self.cleaned_data["q"].strip()

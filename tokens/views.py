@@ -24,7 +24,7 @@ from tenants.access import administrator_required
 from tenants.models import Organization
 from tokens import actions
 from tokens.forms import TokenFilterForm, TokenForm, format_allowlist
-from tokens.models import ThirdPartyToken, TokenStatus
+from tokens.models import ThirdPartyToken
 
 
 def _token_or_404(request: HttpRequest, pk: int) -> ThirdPartyToken:
@@ -79,13 +79,13 @@ def list_tokens(request: HttpRequest) -> HttpResponse:
     names = _organization_names(request, page.object_list)
     context = {
         "tab": "tokens",
-        "filters": filters,
+        # The fields show what the list is filtered by; a value not understood is ignored, not shown.
+        "filters": TokenFilterForm(initial={"status": status, "q": term}),
         "page": page,
         "rows": [_row(token, names, now) for token in page.object_list],
         "query": urlencode({k: v for k, v in (("status", status), ("q", term)) if v}),
         "filtered": bool(status or term),
         "api_enabled": access_on(request.tenant),
-        "statuses": TokenStatus.choices,
     }
     if request.htmx:
         return render(request, "tokens/token_list.html#token-list", context)
@@ -113,10 +113,7 @@ def _form_page(request: HttpRequest, form: TokenForm, *, token: ThirdPartyToken 
         "form": form,
         "token": token,
         "api_enabled": access_on(request.tenant),
-        "organizations": Organization.objects.for_tenant(request.tenant).order_by("name", "pk"),
-        "selected_organizations": form.selected_organization_ids()
-        if form.is_bound
-        else set(form.initial.get("organizations") or []),
+        "has_organizations": Organization.objects.for_tenant(request.tenant).exists(),
     }
     return render(request, "tokens/token_form.html", context, status=status)
 

@@ -31,17 +31,18 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("name", "pk"),
         settings.ACCESSGOV_PAGE_SIZE,
     )
+    policy = PolicyVersion.objects.current()
     context = {
         "tab": "manage",
         "api_user": api_user,
         "api_enabled": access_on(tenant),
-        "policy": PolicyVersion.objects.current(),
+        "policy": policy,
         "acceptance": PolicyAcceptance.objects.for_tenant(tenant)
         .select_related("version", "accepted_by")
         .first(),
         "api_keys": api_keys.get_page(request.GET.get("page")),
         "partner_id_visible": request.GET.get("partner_id") == "show",
-        "agree_form": AgreePolicyForm(),
+        "agree_form": AgreePolicyForm(initial={"version": policy.version if policy else ""}),
         "key_form": ApiKeyForm(),
     }
     context.update(extra)

@@ -132,9 +132,11 @@ class ConsentForm(forms.Form):
         error_messages={"invalid_choice": "Choose organizations of this tenant only."},
     )
 
-    def __init__(self, *args, organizations, **kwargs):
+    def __init__(self, *args, organizations, application: TrustedApplication, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organizations"].choices = [(o.pk, o.name) for o in organizations]
+        field = self.fields["organizations"]
+        field.choices = [(o.pk, o.name) for o in organizations]
+        field.label = f"Choose the organizations {application.name} may use"
 
 
 def _oauth_error_redirect(error: OAuthToolkitError, application: TrustedApplication | None) -> HttpResponse:
@@ -183,7 +185,11 @@ def authorize_application(request: HttpRequest) -> HttpResponse:
         if application.all_organizations
         else list(Organization.objects.for_tenant(tenant).order_by("name"))
     )
-    form = ConsentForm(request.POST if request.method == "POST" else None, organizations=organizations)
+    form = ConsentForm(
+        request.POST if request.method == "POST" else None,
+        organizations=organizations,
+        application=application,
+    )
     api_enabled = access_on(tenant)
     status = 200
     if request.method == "POST":
