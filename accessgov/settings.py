@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Form widgets' own templates, for the project-wide FORM_RENDERER below.
+    "django.forms",
     "django_htmx",
     "django_ratelimit",
     "oauth2_provider",
@@ -99,6 +101,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# One way to render a form field: `{{ form.field.as_field_group }}` through templates/core/field.html.
+FORM_RENDERER = "accessgov.core.forms.ConsoleFormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -147,9 +152,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "core:sign_in"
+LOGIN_REDIRECT_URL = "tenants:list_tenants"
+LOGOUT_REDIRECT_URL = "core:sign_in"
 
 # Sign-in attempts allowed per client IP and per username (django-ratelimit rate strings).
 LOGIN_RATE_PER_IP = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_IP", "20/m")

@@ -13,17 +13,17 @@ from tenants.models import Membership
 
 @require_GET
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def list_tenants(request: HttpRequest) -> HttpResponse:
     """Go to the user's only tenant, or list the tenants to choose from."""
     memberships = list(Membership.objects.of_user(request.user))
     if len(memberships) == 1:
-        return redirect("tenant_home", tenant_slug=memberships[0].tenant.slug)
-    return render(request, "home.html", {"memberships": memberships})
+        return redirect("tenants:show_tenant", tenant_slug=memberships[0].tenant.slug)
+    return render(request, "tenants/tenant_list.html", {"memberships": memberships})
 
 
 @require_GET
 @member_required
-def tenant_home(request: HttpRequest) -> HttpResponse:
+def show_tenant(request: HttpRequest) -> HttpResponse:
     """Show the tenant's organizations and the member's role."""
     organizations = Paginator(
         request.tenant.organizations.order_by("name", "pk"), settings.ACCESSGOV_PAGE_SIZE

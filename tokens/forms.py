@@ -88,6 +88,48 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
+def _shown(endpoint: catalogue.Endpoint) -> str:
+    """Return how the form names ENDPOINT: its method and its full path."""
+    return endpoint.key if endpoint.governs_platform else f"{endpoint.method} /api/v1/{endpoint.path}"
+
+
+def _slug_words(service: str, group: str) -> list[str]:
+    words = group.lower().split()
+    return words if service == catalogue.OWN_SERVICE else [*service.lower().split(), *words]
+
+
+class PermissionCheckboxes(forms.CheckboxSelectMultiple):
+    """The permission tick boxes as the catalogue groups them, each group with a "Select all" box."""
+
+    template_name = "tokens/permission_checkboxes.html"
+
+    def get_context(self, name, value, attrs) -> dict:
+        context = super().get_context(name, value, attrs)
+        selected = set(self.format_value(value))
+        current = catalogue.current()
+        # accessgov's own API first, then the platform's, whose groups carry its service name.
+        context["widget"]["groups"] = [
+            {
+                "name": group,
+                "service": service,
+                "slug": "perm-" + "-".join(_slug_words(service, group)),
+                "permissions": [
+                    {
+                        "value": p.name,
+                        "label": p.label,
+                        "endpoints": [_shown(e) for e in current.endpoints_of(p.name)],
+                        "checked": p.name in selected,
+                    }
+                    for p in permissions
+                ],
+                "all_checked": all(p.name in selected for p in permissions),
+            }
+            for service, by_group in current.grouped().items()
+            for group, permissions in by_group.items()
+        ]
+        return context
+
+
 class TokenForm(forms.Form):
     """Create Token and Edit: Details (name, description, dates) and Authorization."""
 
@@ -141,18 +183,21 @@ class TokenForm(forms.Form):
         },
     )
     organizations = forms.ModelMultipleChoiceField(
+        label="",  # the choices of "Selected organizations", under its legend
         queryset=Organization.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        help_text="Ticked organizations count only with “Selected organizations”.",
         error_messages={
             "invalid_choice": "Organization %(value)s is not an organization of this tenant.",
             "invalid_pk_value": "“%(pk)s” is not an organization.",
         },
     )
     permissions = forms.MultipleChoiceField(
+        label="",  # under the "Edit Permissions" summary
         # A callable: the catalogue in force when the form is made.
         choices=lambda: [(p.name, p.label) for p in catalogue.current().all_permissions],
-        widget=forms.CheckboxSelectMultiple,
+        widget=PermissionCheckboxes,
         error_messages={
             "required": "Select at least one permission under “Edit Permissions”.",
             "invalid_choice": "“%(value)s” is not a permission of the API.",
@@ -176,40 +221,6 @@ class TokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only this tenant's organizations are choices: a forged id of another tenant is invalid.
         self.fields["organizations"].queryset = Organization.objects.for_tenant(tenant).order_by("name", "pk")
-
-    def permission_groups(self) -> list[dict]:
-        """Return the permission checkboxes grouped as the catalogue groups them, with their state.
-
-        accessgov's own API comes first, then the platform's (its groups carry the service name).
-        """
-        selected = set(self["permissions"].value() or [])
-        current = catalogue.current()
-        groups = []
-        for service, by_group in current.grouped().items():
-            for group, permissions in by_group.items():
-                groups.append(
-                    {
-                        "name": group,
-                        "service": service,
-                        "slug": "perm-" + "-".join(_slug_words(service, group)),
-                        "permissions": [
-                            {
-                                "value": p.name,
-                                "label": p.label,
-                                "endpoints": [e.key for e in current.endpoints_of(p.name)],
-                                "checked": p.name in selected,
-                            }
-                            for p in permissions
-                        ],
-                        "all_checked": all(p.name in selected for p in permissions),
-                    }
-                )
-        return groups
-
-    def selected_organization_ids(self) -> set[int]:
-        """Return the ids of the organizations ticked in the form (for redisplay)."""
-        values = self["organizations"].value() or []
-        return {int(v) for v in values if str(v).isdigit()}
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
@@ -298,14 +309,14 @@ class TokenForm(forms.Form):
         return TokenForm(tenant=self.tenant, instance=self.instance, initial=initial)
 
 
-def _slug_words(service: str, group: str) -> list[str]:
-    words = group.lower().split()
-    return words if service == catalogue.OWN_SERVICE else [*service.lower().split(), *words]
-
-
 class TokenFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *TokenStatus.choices], required=False)
-    q = forms.CharField(label="Search", required=False, max_length=100)
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": "Name or token ID"}),
+    )
 
     def clean_q(self) -> str:
         return self.cleaned_data["q"].strip()

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accessgov.core.catalogue import label_of
 from accessgov.core.clientip import get_client_ip
+from accessgov.core.confirm import render_confirmation
 from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy.access import access_on
@@ -22,7 +24,7 @@ from tenants.access import administrator_required
 from tenants.models import Organization
 from tokens import actions
 from tokens.forms import TokenFilterForm, TokenForm, format_allowlist
-from tokens.models import ThirdPartyToken, TokenStatus
+from tokens.models import ThirdPartyToken
 
 
 def _token_or_404(request: HttpRequest, pk: int) -> ThirdPartyToken:
@@ -32,6 +34,10 @@ def _token_or_404(request: HttpRequest, pk: int) -> ThirdPartyToken:
         ),
         pk=pk,
     )
+
+
+def _token_url(request: HttpRequest, token: ThirdPartyToken) -> str:
+    return reverse("tokens:show_token", args=[request.tenant.slug, token.pk])
 
 
 def _organization_names(request: HttpRequest, tokens: list[ThirdPartyToken]) -> dict[int, str]:
@@ -73,13 +79,13 @@ def list_tokens(request: HttpRequest) -> HttpResponse:
     names = _organization_names(request, page.object_list)
     context = {
         "tab": "tokens",
-        "filters": filters,
+        # The fields show what the list is filtered by; a value not understood is ignored, not shown.
+        "filters": TokenFilterForm(initial={"status": status, "q": term}),
         "page": page,
         "rows": [_row(token, names, now) for token in page.object_list],
         "query": urlencode({k: v for k, v in (("status", status), ("q", term)) if v}),
         "filtered": bool(status or term),
         "api_enabled": access_on(request.tenant),
-        "statuses": TokenStatus.choices,
     }
     if request.htmx:
         return render(request, "tokens/token_list.html#token-list", context)
@@ -107,10 +113,7 @@ def _form_page(request: HttpRequest, form: TokenForm, *, token: ThirdPartyToken 
         "form": form,
         "token": token,
         "api_enabled": access_on(request.tenant),
-        "organizations": Organization.objects.for_tenant(request.tenant).order_by("name", "pk"),
-        "selected_organizations": form.selected_organization_ids()
-        if form.is_bound
-        else set(form.initial.get("organizations") or []),
+        "has_organizations": Organization.objects.for_tenant(request.tenant).exists(),
     }
     return render(request, "tokens/token_form.html", context, status=status)
 
@@ -165,7 +168,7 @@ def edit_token(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(
             request, f"“{token.name}” is revoked. Reinstate it with “Regenerate Token Secret” to edit it."
         )
-        return redirect("tokens:show_token", tenant_slug=request.tenant.slug, pk=token.pk)
+        return redirect(_token_url(request, token))
     if request.method == "GET":
         return _form_page(request, TokenForm(tenant=request.tenant, instance=token), token=token)
     form = TokenForm(request.POST, tenant=request.tenant, instance=token)
@@ -184,7 +187,7 @@ def edit_token(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Saved the changes to “{form.cleaned_data['name']}”.")
     else:
         messages.info(request, "Nothing changed.")
-    return redirect("tokens:show_token", tenant_slug=request.tenant.slug, pk=token.pk)
+    return redirect(_token_url(request, token))
 
 
 @require_http_methods(["GET", "POST"])
@@ -204,10 +207,18 @@ def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
                 f"“{token.name}” is revoked and stopped working. It will be deleted on "
                 f"{token.deleted_on():%Y-%m-%d} unless you reinstate it with “Regenerate Token Secret”.",
             )
-        return redirect("tokens:show_token", tenant_slug=request.tenant.slug, pk=token.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request, "tokens/revoke_token.html", {"tab": "tokens", "token": token, "form": form}, status=status
+        return redirect(_token_url(request, token))
+    revoked = token.revoked_at is not None
+    return render_confirmation(
+        request,
+        None if revoked else form,
+        text="tokens/token_detail.html#revoke-token",
+        title=f"Revoke {token.name}",
+        button="Revoke",
+        cancel_url=_token_url(request, token),
+        cancel_label="Back to the token" if revoked else "Cancel",
+        tab="tokens",
+        token=token,
     )
 
 
@@ -227,17 +238,24 @@ def regenerate_secret(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ActionRefused as refusal:
             messages.error(request, str(refusal))
-            return redirect("tokens:show_token", tenant_slug=request.tenant.slug, pk=token.pk)
+            return redirect(_token_url(request, token))
         heading = f"Token “{token.name}” reinstated" if reinstated else f"New secret for “{token.name}”"
         return _reveal(request, token, secret, heading=heading)
-    context = {
-        "tab": "tokens",
-        "token": token,
-        "form": form,
-        "revoked": token.revoked_at is not None,
-        "can_reinstate": token.can_be_reinstated(now),
-        "status_text": token.describe_status(now),
-    }
-    return render(
-        request, "tokens/regenerate_secret.html", context, status=400 if request.method == "POST" else 200
+    revoked = token.revoked_at is not None
+    can_reinstate = token.can_be_reinstated(now)
+    asks = not revoked or can_reinstate  # past its grace, there is nothing to confirm
+    return render_confirmation(
+        request,
+        form if asks else None,
+        text="tokens/token_detail.html#regenerate-secret",
+        title="Regenerate Token Secret",
+        button="Regenerate Token Secret",
+        primary=True,
+        cancel_url=_token_url(request, token),
+        cancel_label="Cancel" if asks else "Back to the token",
+        tab="tokens",
+        token=token,
+        revoked=revoked,
+        can_reinstate=can_reinstate,
+        status_text=token.describe_status(now),
     )

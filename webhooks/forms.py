@@ -10,6 +10,7 @@ class DomainForm(forms.Form):
         label="Domain",
         max_length=domains.MAX_INPUT_LENGTH,
         strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
         help_text="The host of your webhook endpoint, e.g. partnerdatafeed.example.com, or *.example.com for any subdomain.",
         error_messages={"required": "Enter a domain name, e.g. hooks.example.com."},
     )
@@ -26,10 +27,17 @@ class DestinationForm(forms.Form):
         label="Destination URL",
         max_length=MAX_URL_LENGTH,
         strip=False,
+        widget=forms.TextInput(attrs={"size": 60}),
         help_text="https only, on an approved domain, e.g. https://hooks.example.com/accessgov.",
         error_messages={"required": "Enter the https:// URL of your webhook receiver."},
     )
-    description = forms.CharField(label="Description", max_length=200, required=False)
+    description = forms.CharField(
+        label="Description",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="(optional)",
+    )
     events = forms.MultipleChoiceField(
         label="Events",
         widget=forms.CheckboxSelectMultiple,

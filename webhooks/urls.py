@@ -5,11 +5,11 @@ from webhooks import views
 app_name = "webhooks"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", views.show_webhooks, name="show_webhooks"),
     path("domains/add/", views.add_domain, name="add_domain"),
     path("domains/<int:domain_id>/remove/", views.remove_domain, name="remove_domain"),
     path("destinations/add/", views.add_destination, name="add_destination"),
-    path("destinations/<int:destination_id>/", views.destination, name="destination"),
+    path("destinations/<int:destination_id>/", views.show_destination, name="show_destination"),
     path("destinations/<int:destination_id>/edit/", views.edit_destination, name="edit_destination"),
     path("destinations/<int:destination_id>/delete/", views.delete_destination, name="delete_destination"),
     path("destinations/<int:destination_id>/secret/", views.reveal_secret, name="reveal_secret"),
@@ -17,7 +17,7 @@ urlpatterns = [
     path("destinations/<int:destination_id>/test/", views.send_test, name="send_test"),
     path(
         "destinations/<int:destination_id>/deliveries/<int:delivery_id>/redeliver/",
-        views.redeliver,
-        name="redeliver",
+        views.redeliver_delivery,
+        name="redeliver_delivery",
     ),
 ]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from accessgov.core.clientip import get_client_ip
+from accessgov.core.confirm import render_confirmation
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy.access import access_on
 from tenants.access import administrator_required
@@ -32,11 +33,11 @@ DETAIL = "webhooks/destination.html"
 
 
 def _index_url(request: HttpRequest) -> str:
-    return reverse("webhooks:index", args=[request.tenant.slug])
+    return reverse("webhooks:show_webhooks", args=[request.tenant.slug])
 
 
 def _destination_url(request: HttpRequest, destination: WebhookDestination) -> str:
-    return reverse("webhooks:destination", args=[request.tenant.slug, destination.pk])
+    return reverse("webhooks:show_destination", args=[request.tenant.slug, destination.pk])
 
 
 def _refuse(request: HttpRequest, message: str, to: str | None = None) -> HttpResponse:
@@ -44,12 +45,6 @@ def _refuse(request: HttpRequest, message: str, to: str | None = None) -> HttpRe
     target = to or _index_url(request)
     # htmx would swap a followed redirect's whole page into the fragment: ask it to navigate.
     return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
-
-
-def _form_status(request: HttpRequest) -> int:
-    # htmx swaps only 2xx answers, so a fragment with form errors goes back as 200; a plain
-    # form post gets the honest 400.
-    return 200 if request.htmx else 400
 
 
 def _index_context(request: HttpRequest, **extra) -> dict:
@@ -88,7 +83,7 @@ def _index_context(request: HttpRequest, **extra) -> dict:
 
 @require_GET
 @administrator_required
-def index(request: HttpRequest) -> HttpResponse:
+def show_webhooks(request: HttpRequest) -> HttpResponse:
     """Show the Webhook API tab: approved domains and destinations (one part of it for htmx)."""
     context = _index_context(request)
     if request.htmx and request.htmx.target in {"domains", "destinations"}:
@@ -120,8 +115,9 @@ def add_domain(request: HttpRequest) -> HttpResponse:
                 messages.success(request, note)
                 return redirect(_index_url(request))
             return render(request, template, _index_context(request, added_note=note))
+    # 400 with or without htmx: base.html's htmx-config swaps a 400 answer in like a 200.
     context = _index_context(request, domain_form=form, show_domain_form=True)
-    return render(request, template, context, status=_form_status(request))
+    return render(request, template, context, status=400)
 
 
 @require_http_methods(["GET", "POST"])
@@ -148,9 +144,17 @@ def remove_domain(request: HttpRequest, domain_id: int) -> HttpResponse:
             message += f" {blocked} destination(s) on it are blocked and receive nothing."
         messages.success(request, message)
         return redirect(_index_url(request))
-    status = 400 if request.method == "POST" else 200
-    context = {"tab": "webhooks", "approved": approved, "affected": affected, "form": form}
-    return render(request, "webhooks/remove_domain.html", context, status=status)
+    return render_confirmation(
+        request,
+        form,
+        text=f"{INDEX}#remove-domain",
+        title="Remove approved domain",
+        button="Remove",
+        cancel_url=_index_url(request),
+        tab="webhooks",
+        approved=approved,
+        affected=affected,
+    )
 
 
 def _destination_form_page(request, form, destination=None, status=200) -> HttpResponse:
@@ -240,9 +244,16 @@ def delete_destination(request: HttpRequest, destination_id: int) -> HttpRespons
             return _refuse(request, str(refusal))
         messages.success(request, f"Destination {destination.url} deleted; nothing more is sent to it.")
         return redirect(_index_url(request))
-    status = 400 if request.method == "POST" else 200
-    context = {"tab": "webhooks", "destination": destination, "form": form}
-    return render(request, "webhooks/delete_destination.html", context, status=status)
+    return render_confirmation(
+        request,
+        form,
+        text=f"{DETAIL}#delete-destination",
+        title="Delete webhook destination",
+        button="Delete",
+        cancel_url=_destination_url(request, destination),
+        tab="webhooks",
+        destination=destination,
+    )
 
 
 def _destination_context(request: HttpRequest, destination: WebhookDestination, **extra) -> dict:
@@ -279,7 +290,7 @@ def _destination_context(request: HttpRequest, destination: WebhookDestination, 
 
 @require_GET
 @administrator_required
-def destination(request: HttpRequest, destination_id: int) -> HttpResponse:
+def show_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Show a destination, its signing secret controls, "Send test event" and its delivery log."""
     found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
     context = _destination_context(request, found)
@@ -321,9 +332,16 @@ def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
             return _refuse(request, str(refusal), to=_destination_url(request, found))
         found.refresh_from_db()
         return render(request, DETAIL, _destination_context(request, found, secret=secret, rotated=True))
-    status = 400 if request.method == "POST" else 200
-    context = {"tab": "webhooks", "destination": found, "form": form}
-    return render(request, "webhooks/rotate_secret.html", context, status=status)
+    return render_confirmation(
+        request,
+        form,
+        text=f"{DETAIL}#rotate-secret",
+        title="Rotate signing secret",
+        button="Rotate secret",
+        cancel_url=_destination_url(request, found),
+        tab="webhooks",
+        destination=found,
+    )
 
 
 @require_POST
@@ -342,7 +360,7 @@ def send_test(request: HttpRequest, destination_id: int) -> HttpResponse:
 
 @require_POST
 @administrator_required
-def redeliver(request: HttpRequest, destination_id: int, delivery_id: int) -> HttpResponse:
+def redeliver_delivery(request: HttpRequest, destination_id: int, delivery_id: int) -> HttpResponse:
     """Send a failed delivery again now, with the same webhook-id."""
     found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
     delivery = get_object_or_404(

@@ -37,7 +37,7 @@ def _examples(method: str, path: str, base: str) -> dict[str, str]:
 
 
 @require_GET
-def docs(request: HttpRequest) -> HttpResponse:
+def show_documentation(request: HttpRequest) -> HttpResponse:
     """Render the API documentation from the OpenAPI schema, with examples."""
     schema = openapi_schema()
     base = f"https://{request.get_host()}"
@@ -66,10 +66,10 @@ def docs(request: HttpRequest) -> HttpResponse:
         "base": base,
         "failure_tiers": limits.failure_tiers(),
     }
-    return render(request, "accessgov/api_docs.html", context)
+    return render(request, "api/docs.html", context)
 
 
 @require_GET
-def schema(request: HttpRequest) -> JsonResponse:
+def show_schema(request: HttpRequest) -> JsonResponse:
     """Return the OpenAPI document."""
     return JsonResponse(openapi_schema(), json_dumps_params={"indent": 2})

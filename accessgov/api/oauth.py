@@ -38,5 +38,5 @@ def guarded_by_failure_blocker(view):
     return guarded
 
 
-oauth_token = guarded_by_failure_blocker(TokenView.as_view())
-oauth_revoke_token = guarded_by_failure_blocker(RevokeTokenView.as_view())
+issue_token = guarded_by_failure_blocker(TokenView.as_view())
+revoke_token = guarded_by_failure_blocker(RevokeTokenView.as_view())

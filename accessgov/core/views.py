@@ -23,7 +23,7 @@ def _login_username_key(group: str, request: HttpRequest) -> str:
 
 @sensitive_post_parameters("password")
 @never_cache
-def login_view(request: HttpRequest) -> HttpResponse:
+def sign_in(request: HttpRequest) -> HttpResponse:
     """Sign in, refusing with a clear message once an IP or a username tries too often."""
     if request.method == "POST":
         limits = [
@@ -55,6 +55,6 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
+def check_health(request: HttpRequest) -> JsonResponse:
     """Answer a load balancer's liveness probe: the process serves requests (no database touched)."""
     return JsonResponse({"Status": "ok"})

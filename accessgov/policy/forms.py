@@ -10,6 +10,7 @@ class AgreePolicyForm(forms.Form):
 
 
 class ApiKeyForm(forms.Form):
+    id_stem_prefix = "key-"  # its help and errors are key-name-help and key-name-error
     name = forms.CharField(
         label="Key name",
         max_length=100,

@@ -5,11 +5,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accessgov.core.clientip import get_client_ip
+from accessgov.core.confirm import render_confirmation
 from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy import actions
@@ -29,17 +31,18 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("name", "pk"),
         settings.ACCESSGOV_PAGE_SIZE,
     )
+    policy = PolicyVersion.objects.current()
     context = {
         "tab": "manage",
         "api_user": api_user,
         "api_enabled": access_on(tenant),
-        "policy": PolicyVersion.objects.current(),
+        "policy": policy,
         "acceptance": PolicyAcceptance.objects.for_tenant(tenant)
         .select_related("version", "accepted_by")
         .first(),
         "api_keys": api_keys.get_page(request.GET.get("page")),
         "partner_id_visible": request.GET.get("partner_id") == "show",
-        "agree_form": AgreePolicyForm(),
+        "agree_form": AgreePolicyForm(initial={"version": policy.version if policy else ""}),
         "key_form": ApiKeyForm(),
     }
     context.update(extra)
@@ -48,17 +51,21 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
 
 @require_GET
 @administrator_required
-def manage_api(request: HttpRequest) -> HttpResponse:
+def show_manage_api(request: HttpRequest) -> HttpResponse:
     """Show Settings > API › Manage API; with htmx, just the Partner ID part when that is asked for."""
     context = _manage_api_context(request)
     if request.htmx and request.htmx.target == "partner-id":
-        return render(request, "accessgov/manage_api.html#partner-id", context)
-    return render(request, "accessgov/manage_api.html", context)
+        return render(request, "policy/manage_api.html#partner-id", context)
+    return render(request, "policy/manage_api.html", context)
+
+
+def _manage_api_url(request: HttpRequest) -> str:
+    return reverse("policy:show_manage_api", args=[request.tenant.slug])
 
 
 def _refuse(request: HttpRequest, message: str) -> HttpResponse:
     messages.error(request, message)
-    return redirect("manage_api", tenant_slug=request.tenant.slug)
+    return redirect(_manage_api_url(request))
 
 
 @require_POST
@@ -82,12 +89,12 @@ def agree_policy(request: HttpRequest) -> HttpResponse:
     except ActionRefused as refusal:
         return _refuse(request, str(refusal))
     messages.success(request, f"API access is on. Your API user is {api_user.username}.")
-    return redirect("manage_api", tenant_slug=request.tenant.slug)
+    return redirect(_manage_api_url(request))
 
 
 @require_http_methods(["GET", "POST"])
 @administrator_required
-def disable_api(request: HttpRequest) -> HttpResponse:
+def turn_off_api_access(request: HttpRequest) -> HttpResponse:
     """Ask for confirmation, then turn API access off for the tenant."""
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -98,9 +105,16 @@ def disable_api(request: HttpRequest) -> HttpResponse:
         messages.success(
             request, "API access is off. Every API key and token of this tenant has stopped working."
         )
-        return redirect("manage_api", tenant_slug=request.tenant.slug)
-    status = 400 if form.is_bound else 200
-    return render(request, "accessgov/disable_api.html", {"tab": "manage", "form": form}, status=status)
+        return redirect(_manage_api_url(request))
+    return render_confirmation(
+        request,
+        form,
+        text="policy/manage_api.html#turn-off-api-access",
+        title="Turn API access off",
+        button="Turn API access off",
+        cancel_url=_manage_api_url(request),
+        tab="manage",
+    )
 
 
 @never_cache
@@ -129,7 +143,7 @@ def create_api_key(request: HttpRequest) -> HttpResponse:
     else:
         status = 400
     context = _manage_api_context(request, key_form=form, revealed=revealed)
-    template = "accessgov/manage_api.html#api-keys" if request.htmx else "accessgov/manage_api.html"
+    template = "policy/manage_api.html#api-keys" if request.htmx else "policy/manage_api.html"
     return render(request, template, context, status=status)
 
 
@@ -145,7 +159,14 @@ def delete_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
         except ActionRefused as refusal:
             return _refuse(request, str(refusal))
         messages.success(request, f"Key “{api_key.name}” is deleted; requests made with it now fail.")
-        return redirect("manage_api", tenant_slug=request.tenant.slug)
-    status = 400 if form.is_bound else 200
-    context = {"tab": "manage", "api_key": api_key, "form": form}
-    return render(request, "accessgov/delete_api_key.html", context, status=status)
+        return redirect(_manage_api_url(request))
+    return render_confirmation(
+        request,
+        form,
+        text="policy/manage_api.html#delete-api-key",
+        title="Delete API key",
+        button="Delete",
+        cancel_url=_manage_api_url(request),
+        tab="manage",
+        api_key=api_key,
+    )

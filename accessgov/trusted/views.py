@@ -22,6 +22,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from accessgov.core import catalogue
 from accessgov.core.clientip import get_client_ip
+from accessgov.core.confirm import render_confirmation
 from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy.access import access_on
@@ -53,7 +54,7 @@ def _organization_names(tenant, authorizations) -> dict[int, str]:
 @require_GET
 @administrator_required
 @csp_override(_policy())
-def trusted_apps(request: HttpRequest) -> HttpResponse:
+def list_applications(request: HttpRequest) -> HttpResponse:
     """List the trusted applications and what each asks for, and the tenant's authorizations."""
     tenant = request.tenant
     applications = TrustedApplication.objects.filter(is_enabled=True).order_by("name", "pk")
@@ -81,8 +82,8 @@ def trusted_apps(request: HttpRequest) -> HttpResponse:
         ],
     }
     if request.htmx:
-        return render(request, "accessgov/trusted_apps.html#authorization-list", context)
-    return render(request, "accessgov/trusted_apps.html", context)
+        return render(request, "trusted/trusted_apps.html#authorization-list", context)
+    return render(request, "trusted/trusted_apps.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -108,11 +109,19 @@ def revoke_authorization(request: HttpRequest, pk: int) -> HttpResponse:
                 request,
                 f"{authorization.application.name} is no longer authorized; its tokens stopped working.",
             )
-        return redirect("trusted_apps", tenant_slug=request.tenant.slug)
-    status = 400 if request.method == "POST" else 200
-    context = {"tab": "trusted", "authorization": authorization, "form": form}
-    # The same page template, in its confirmation state.
-    return render(request, "accessgov/trusted_apps.html", context, status=status)
+        return redirect("trusted:list_applications", tenant_slug=request.tenant.slug)
+    revoked = authorization.revoked_at is not None
+    return render_confirmation(
+        request,
+        None if revoked else form,
+        text="trusted/trusted_apps.html#revoke-authorization",
+        title="Trusted Applications",
+        button="Revoke authorization",
+        cancel_url=reverse("trusted:list_applications", args=[request.tenant.slug]),
+        cancel_label="Back to Trusted Applications" if revoked else "Cancel",
+        tab="trusted",
+        authorization=authorization,
+    )
 
 
 class ConsentForm(forms.Form):
@@ -123,9 +132,11 @@ class ConsentForm(forms.Form):
         error_messages={"invalid_choice": "Choose organizations of this tenant only."},
     )
 
-    def __init__(self, *args, organizations, **kwargs):
+    def __init__(self, *args, organizations, application: TrustedApplication, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organizations"].choices = [(o.pk, o.name) for o in organizations]
+        field = self.fields["organizations"]
+        field.choices = [(o.pk, o.name) for o in organizations]
+        field.label = f"Choose the organizations {application.name} may use"
 
 
 def _oauth_error_redirect(error: OAuthToolkitError, application: TrustedApplication | None) -> HttpResponse:
@@ -140,13 +151,13 @@ def _oauth_error_redirect(error: OAuthToolkitError, application: TrustedApplicat
 def _refused(request: HttpRequest, description: str, status: int = 400) -> HttpResponse:
     # Unknown client or unregistered redirect URI: shown here and never redirected (RFC 6749 4.1.2.1).
     context = {"tab": "trusted", "fatal": description}
-    return render(request, "accessgov/consent.html", context, status=status)
+    return render(request, "trusted/consent.html", context, status=status)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @administrator_required
-def consent(request: HttpRequest) -> HttpResponse:
+def authorize_application(request: HttpRequest) -> HttpResponse:
     """Show what an application asks of this tenant; on Authorize, record consent and issue the code."""
     core = get_oauthlib_core()
     try:
@@ -174,7 +185,11 @@ def consent(request: HttpRequest) -> HttpResponse:
         if application.all_organizations
         else list(Organization.objects.for_tenant(tenant).order_by("name"))
     )
-    form = ConsentForm(request.POST if request.method == "POST" else None, organizations=organizations)
+    form = ConsentForm(
+        request.POST if request.method == "POST" else None,
+        organizations=organizations,
+        application=application,
+    )
     api_enabled = access_on(tenant)
     status = 200
     if request.method == "POST":
@@ -218,7 +233,7 @@ def consent(request: HttpRequest) -> HttpResponse:
         "api_enabled": api_enabled,
         "redirect_host": redirect_parts.hostname,
     }
-    response = render(request, "accessgov/consent.html", context, status=status)
+    response = render(request, "trusted/consent.html", context, status=status)
     # The form's answer is a redirect to the application's registered redirect URI.
     origin = f"{redirect_parts.scheme}://{redirect_parts.netloc}"
     with_policy = csp_override(_policy(**{"form-action": [CSP.SELF, origin]}))
@@ -233,7 +248,8 @@ def choose_tenant(request: HttpRequest) -> HttpResponse:
     memberships = [m for m in Membership.objects.of_user(request.user) if m.role == Role.ADMINISTRATOR]
     query = urlencode(list(request.GET.lists()), doseq=True)
     if len(memberships) == 1:
-        return redirect(f"{reverse('authorize_trusted_app', args=[memberships[0].tenant.slug])}?{query}")
+        consent = reverse("trusted:authorize_application", args=[memberships[0].tenant.slug])
+        return redirect(f"{consent}?{query}")
     if not memberships:
         return _refused(
             request,
@@ -242,7 +258,9 @@ def choose_tenant(request: HttpRequest) -> HttpResponse:
             status=403,
         )
     context = {
-        "choices": [(m.tenant, reverse("authorize_trusted_app", args=[m.tenant.slug])) for m in memberships],
+        "choices": [
+            (m.tenant, reverse("trusted:authorize_application", args=[m.tenant.slug])) for m in memberships
+        ],
         "query": query,
     }
-    return render(request, "accessgov/consent.html", context)
+    return render(request, "trusted/consent.html", context)

@@ -89,7 +89,7 @@ def test_a_refused_domain_says_why(admin_client, api_enabled, raw, reason):
     response = admin_client.post(URL + "domains/add/", {"domain": raw})
     assert response.status_code == 400 and reason in response.text
     htmx = admin_client.post(URL + "domains/add/", {"domain": raw}, **HTMX)
-    assert htmx.status_code == 200 and reason in htmx.text and 'id="domain-error"' in htmx.text
+    assert htmx.status_code == 400 and reason in htmx.text and 'id="domain-error"' in htmx.text
     assert not ApprovedWebhookDomain.objects.exists()
 
 

@@ -1,0 +1,130 @@
+"""The URL names are app:verb_noun; the paths people, scripts and bookmarks use stay exactly as they were."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+# Every path of the project (the admin aside) before the URL names were namespaced. A path that
+# moves breaks bookmarks, scripts and OAuth clients: change this list only on purpose.
+PATHS = [
+    "",
+    "healthz",
+    "accounts/login/",
+    "accounts/logout/",
+    "t/<slug:tenant_slug>/",
+    "t/<slug:tenant_slug>/settings/api/",
+    "t/<slug:tenant_slug>/settings/api/policy/",
+    "t/<slug:tenant_slug>/settings/api/access/off/",
+    "t/<slug:tenant_slug>/settings/api/keys/",
+    "t/<slug:tenant_slug>/settings/api/keys/<int:key_id>/delete/",
+    "t/<slug:tenant_slug>/settings/api/activity/",
+    "t/<slug:tenant_slug>/settings/api/tokens/",
+    "t/<slug:tenant_slug>/settings/api/tokens/new/",
+    "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/",
+    "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/edit/",
+    "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/revoke/",
+    "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/regenerate/",
+    "t/<slug:tenant_slug>/settings/api/trusted-apps/",
+    "t/<slug:tenant_slug>/settings/api/trusted-apps/authorize/",
+    "t/<slug:tenant_slug>/settings/api/trusted-apps/<int:pk>/revoke/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/domains/add/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/domains/<int:domain_id>/remove/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/add/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/edit/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/delete/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/secret/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/secret/rotate/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/test/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/deliveries/<int:delivery_id>/redeliver/",
+    "o/authorize/",
+    "o/token/",
+    "o/revoke_token/",
+    "api/",
+    "api/openapi.json",
+    "api/v1/Me",
+    "api/v1/RateLimits",
+    "api/v1/AuditEvents",
+    "api/v1/Organizations",
+    "api/v1/Organizations/<int:organization_id>",
+    "api/v1/WebhookDomains",
+    "api/v1/Notify",
+    "api/v1/",
+    # Added on purpose since: the platform's gateway (docs/gateway.md).
+    "gateway/v1/decide",
+    "gateway/v1/refusal",
+    "gateway/v1/introspect",
+]
+
+
+def routes(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
+    """Return every route of the project, included patterns expanded."""
+    found = []
+    for pattern in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            found.extend(routes(pattern, route))
+        else:
+            assert isinstance(pattern, URLPattern)
+            found.append(route)
+    return found
+
+
+def test_every_path_is_exactly_the_one_it_was():
+    assert sorted(route for route in routes() if not route.startswith("admin/")) == sorted(PATHS)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "path"),
+    [
+        ("tenants:list_tenants", [], "/"),
+        ("tenants:show_tenant", ["acme"], "/t/acme/"),
+        ("core:check_health", [], "/healthz"),
+        ("core:sign_in", [], "/accounts/login/"),
+        ("core:sign_out", [], "/accounts/logout/"),
+        ("policy:show_manage_api", ["acme"], "/t/acme/settings/api/"),
+        ("policy:agree_policy", ["acme"], "/t/acme/settings/api/policy/"),
+        ("policy:turn_off_api_access", ["acme"], "/t/acme/settings/api/access/off/"),
+        ("policy:create_api_key", ["acme"], "/t/acme/settings/api/keys/"),
+        ("policy:delete_api_key", ["acme", 7], "/t/acme/settings/api/keys/7/delete/"),
+        ("audit:list_events", ["acme"], "/t/acme/settings/api/activity/"),
+        ("tokens:list_tokens", ["acme"], "/t/acme/settings/api/tokens/"),
+        ("tokens:create_token", ["acme"], "/t/acme/settings/api/tokens/new/"),
+        ("tokens:show_token", ["acme", 7], "/t/acme/settings/api/tokens/7/"),
+        ("tokens:edit_token", ["acme", 7], "/t/acme/settings/api/tokens/7/edit/"),
+        ("tokens:revoke_token", ["acme", 7], "/t/acme/settings/api/tokens/7/revoke/"),
+        ("tokens:regenerate_secret", ["acme", 7], "/t/acme/settings/api/tokens/7/regenerate/"),
+        ("trusted:list_applications", ["acme"], "/t/acme/settings/api/trusted-apps/"),
+        ("trusted:authorize_application", ["acme"], "/t/acme/settings/api/trusted-apps/authorize/"),
+        ("trusted:revoke_authorization", ["acme", 7], "/t/acme/settings/api/trusted-apps/7/revoke/"),
+        ("webhooks:show_webhooks", ["acme"], "/t/acme/settings/api/webhooks/"),
+        ("webhooks:add_domain", ["acme"], "/t/acme/settings/api/webhooks/domains/add/"),
+        ("webhooks:remove_domain", ["acme", 7], "/t/acme/settings/api/webhooks/domains/7/remove/"),
+        ("webhooks:add_destination", ["acme"], "/t/acme/settings/api/webhooks/destinations/add/"),
+        ("webhooks:show_destination", ["acme", 7], "/t/acme/settings/api/webhooks/destinations/7/"),
+        ("webhooks:edit_destination", ["acme", 7], "/t/acme/settings/api/webhooks/destinations/7/edit/"),
+        ("webhooks:delete_destination", ["acme", 7], "/t/acme/settings/api/webhooks/destinations/7/delete/"),
+        ("webhooks:reveal_secret", ["acme", 7], "/t/acme/settings/api/webhooks/destinations/7/secret/"),
+        (
+            "webhooks:rotate_secret",
+            ["acme", 7],
+            "/t/acme/settings/api/webhooks/destinations/7/secret/rotate/",
+        ),
+        ("webhooks:send_test", ["acme", 7], "/t/acme/settings/api/webhooks/destinations/7/test/"),
+        (
+            "webhooks:redeliver_delivery",
+            ["acme", 7, 9],
+            "/t/acme/settings/api/webhooks/destinations/7/deliveries/9/redeliver/",
+        ),
+        ("oauth:choose_tenant", [], "/o/authorize/"),
+        ("oauth:issue_token", [], "/o/token/"),
+        ("oauth:revoke_token", [], "/o/revoke_token/"),
+        ("docs:show_documentation", [], "/api/"),
+        ("docs:show_schema", [], "/api/openapi.json"),
+        ("gateway:decide", [], "/gateway/v1/decide"),
+        ("gateway:render_refusal", [], "/gateway/v1/refusal"),
+        ("gateway:introspect_token", [], "/gateway/v1/introspect"),
+    ],
+)
+def test_each_console_url_name_is_app_verb_noun_and_reverses_to_its_path(name, args, path):
+    assert reverse(name, args=args) == path
