@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accessgov.core import catalogue
 from accessgov.core.catalogue import label_of
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.confirm import render_confirmation
@@ -153,7 +154,8 @@ def show_token(request: HttpRequest, pk: int) -> HttpResponse:
         "row": _row(token, names, now),
         "token": token,
         "allowlist": format_allowlist(token.allowed_ips).splitlines(),
-        "permissions": [(p, label_of(p)) for p in token.permissions],
+        # A permission the catalogue no longer has grants nothing; it is shown as such.
+        "permissions": [(p, label_of(p), p in catalogue.current().permissions) for p in token.permissions],
         "can_reinstate": token.can_be_reinstated(now),
     }
     return render(request, "tokens/token_detail.html", context)

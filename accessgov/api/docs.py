@@ -61,10 +61,18 @@ def show_documentation(request: HttpRequest) -> HttpResponse:
                     "anchor": operation.get("operationId", path),
                 }
             )
+    current = catalogue.current()
+    platform = [
+        {"endpoint": e, "limits": limits.windows_for(e), "label": current.label_of(e.permission)}
+        for e in current.endpoints
+        if e.governs_platform
+    ]
     context = {
         "operations": operations,
         "base": base,
         "failure_tiers": limits.failure_tiers(),
+        "service": current.service,
+        "platform": platform,
     }
     return render(request, "api/docs.html", context)
 

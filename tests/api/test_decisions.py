@@ -412,3 +412,24 @@ def test_introspecting_anything_refused_or_unknown_says_inactive_and_nothing_mor
 def test_introspection_needs_a_resource_servers_key(client, token):
     response = client.post(INTROSPECT, {"token": f"{token.token_id}:{token.secret}"}, secure=True)
     assert response.status_code == 401 and response.json() == {"error": "invalid_client"}
+
+
+def test_the_api_docs_list_the_platforms_endpoints_with_their_limits_and_organization(client):
+    body = client.get("/api/", secure=True).content.decode()
+    assert "Test RMM, through the gateway" in body
+    assert "GET /v1/devices/export" in body and "2 per 3600 s" in body
+    assert "query:OrganizationId" in body
+
+
+def test_me_lists_the_platforms_windows_for_the_platform_permissions_it_holds(client, enabled_tenant):
+    token = ThirdPartyTokenFactory(
+        tenant=enabled_tenant, permissions=["Me.Read", "Devices.Read", "Scripts.Run"]
+    )
+    body = client.get("/api/v1/Me", HTTP_AUTHORIZATION=_basic(token), secure=True).json()
+    rows = {(r["Permission"], r["Limit"], r["WindowSeconds"]) for r in body["Data"]["RateLimits"]}
+    assert {("Devices.Read", 100, 3600), ("Devices.Read", 2, 3600), ("Scripts.Run", 100, 3600)} <= rows
+    assert ("Me.Read", 3600, 3600) in rows and body["Data"]["Permissions"] == [
+        "Devices.Read",
+        "Me.Read",
+        "Scripts.Run",
+    ]

@@ -598,3 +598,10 @@ def test_an_error_while_revealing_keeps_the_secret_out_of_the_error_report(admin
     assert seen.secret.startswith("agts_")
     assert seen.secret not in report
     assert "template broke" in report
+
+
+def test_a_permission_removed_from_the_catalogue_is_shown_as_granting_nothing(admin_client, enabled_tenant):
+    token = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["Me.Read", "Devices.Read"])
+    body = admin_client.get(f"/t/acme/settings/api/tokens/{token.pk}/").content.decode()
+    assert "Devices.Read" in body and "no longer in the catalogue: grants nothing" in body
+    assert body.count("no longer in the catalogue") == 1
