@@ -433,3 +433,22 @@ def test_me_lists_the_platforms_windows_for_the_platform_permissions_it_holds(cl
         "Me.Read",
         "Scripts.Run",
     ]
+
+
+def test_api_answers_carry_the_draft_limit_fields_the_older_three_and_the_expiry(client, enabled_tenant):
+    expires = timezone.now().replace(microsecond=0) + timedelta(days=9)
+    token = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["Notify.Send"], expires_at=expires)
+    response = client.post(
+        "/api/v1/Notify",
+        {"Message": "hello"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=_basic(token),
+        secure=True,
+    )
+    assert response.status_code == 202
+    assert response["RateLimit-Policy"] == (
+        '"5s";q=10;w=5, "60s";q=50;w=60, "300s";q=200;w=300, "3600s";q=500;w=3600, "86400s";q=2000;w=86400'
+    )
+    assert response["RateLimit"].startswith('"5s";r=9;t=') and response["RateLimit"].count(";r=") == 5
+    assert (response["RateLimit-Limit"], response["RateLimit-Remaining"]) == ("10", "9")
+    assert response["Accessgov-Credential-Expires"] == expires.strftime("%Y-%m-%dT%H:%M:%SZ")
