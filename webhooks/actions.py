@@ -1,6 +1,7 @@
 """Workflows of the Webhook API tab and of Notify: each checks, saves, audits, and is the only way."""
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -109,21 +110,39 @@ def _check_destination_host(tenant: Tenant, url: DestinationUrl, sender: SafeSen
         raise ActionRefused(refusal)
 
 
-def create_destination(
-    *,
-    tenant: Tenant,
-    url: DestinationUrl,
-    description: str,
-    event_types: list[str],
-    is_enabled: bool,
-    by,
-    ip: str | None,
-    sender: SafeSender | None = None,
-) -> WebhookDestination:
-    """Add a destination at URL, on an approved domain, with a new signing secret."""
+@dataclass(frozen=True)
+class DestinationTerms:
+    """What an administrator decides about a webhook destination."""
+
+    url: DestinationUrl  # parsed and normalised (webhooks.destinations.parse_destination_url)
+    description: str
+    event_types: list[str]
+    is_enabled: bool
+
+    def as_fields(self) -> dict:
+        """Return the model field values these terms set."""
+        return {
+            "url": self.url.url,
+            "description": self.description,
+            "events": self.event_types,
+            "is_enabled": self.is_enabled,
+        }
+
+
+def _check_before_sending_anything(tenant: Tenant, url: DestinationUrl, sender: SafeSender | None) -> None:
+    # Read (not locked) before any DNS lookup, so a tenant with API access off costs none; the
+    # workflow checks again, locked, inside its transaction.
     if not access_on(tenant):
-        raise ActionRefused(API_OFF)  # before any DNS lookup; checked again, locked, below
+        raise ActionRefused(API_OFF)
     _check_destination_host(tenant, url, sender or sender_from_settings())
+
+
+def create_destination(
+    *, tenant: Tenant, terms: DestinationTerms, by, ip: str | None, sender: SafeSender | None = None
+) -> WebhookDestination:
+    """Add a destination on TERMS, on an approved domain, with a new signing secret."""
+    url = terms.url
+    _check_before_sending_anything(tenant, url, sender)
     with transaction.atomic():
         Tenant.objects.select_for_update().get(pk=tenant.pk)
         _require_api_access(tenant)
@@ -139,11 +158,8 @@ def create_destination(
         now = timezone.now()
         destination = WebhookDestination.objects.create(
             tenant=tenant,
-            url=url.url,
             host=url.host,
-            description=description,
-            events=event_types,
-            is_enabled=is_enabled,
+            **terms.as_fields(),
             signing_secret=signing.generate_secret(),
             created_by=by,
             created_at=now,
@@ -154,7 +170,7 @@ def create_destination(
             actor=by,
             action=Action.WEBHOOK_DESTINATION_CREATED,
             target=destination,
-            details={"url": destination.url, "events": event_types, "enabled": is_enabled},
+            details={"url": destination.url, "events": terms.event_types, "enabled": terms.is_enabled},
             ip=ip,
         )
     return destination
@@ -163,33 +179,25 @@ def create_destination(
 def update_destination(
     *,
     destination: WebhookDestination,
-    url: DestinationUrl,
-    description: str,
-    event_types: list[str],
-    is_enabled: bool,
+    terms: DestinationTerms,
     by,
     ip: str | None,
     sender: SafeSender | None = None,
 ) -> WebhookDestination:
-    """Change DESTINATION; a new URL is checked against the approved list and DNS again."""
+    """Change DESTINATION to TERMS; a new URL is checked against the approved list and DNS again."""
     tenant = destination.tenant
-    if not access_on(tenant):
-        raise ActionRefused(API_OFF)  # before any DNS lookup; checked again, locked, below
-    url_changed = url.url != destination.url
-    if url_changed:
-        _check_destination_host(tenant, url, sender or sender_from_settings())
+    url = terms.url
+    if url.url != destination.url:
+        _check_before_sending_anything(tenant, url, sender)
+    elif not access_on(tenant):
+        raise ActionRefused(API_OFF)
     with transaction.atomic():
         _require_api_access(tenant)
         locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
         if locked is None:
             raise ActionRefused("That destination was deleted meanwhile.")
         changes = {}
-        for field, value in (
-            ("url", url.url),
-            ("description", description),
-            ("events", event_types),
-            ("is_enabled", is_enabled),
-        ):
+        for field, value in terms.as_fields().items():
             if getattr(locked, field) != value:
                 changes[field] = value
                 setattr(locked, field, value)

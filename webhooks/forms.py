@@ -1,6 +1,7 @@
 from django import forms
 
 from webhooks import domains, events
+from webhooks.actions import DestinationTerms
 from webhooks.delivery import loopback_allowed
 from webhooks.destinations import MAX_URL_LENGTH, InvalidUrl, parse_destination_url
 
@@ -57,6 +58,16 @@ class DestinationForm(forms.Form):
 
     def clean_description(self) -> str:
         return " ".join(self.cleaned_data["description"].split())
+
+    def terms(self) -> DestinationTerms:
+        """Return the cleaned form as the terms the workflows take."""
+        from_form = self.cleaned_data
+        return DestinationTerms(
+            url=from_form["url"],
+            description=from_form["description"],
+            event_types=from_form["events"],
+            is_enabled=from_form["is_enabled"],
+        )
 
     def clean_events(self) -> list[str]:
         chosen = set(self.cleaned_data["events"])

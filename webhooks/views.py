@@ -157,6 +157,21 @@ def remove_domain(request: HttpRequest, domain_id: int) -> HttpResponse:
     )
 
 
+def _destination(request: HttpRequest, destination_id: int) -> WebhookDestination:
+    """Return the tenant's destination DESTINATION_ID, or 404 (another tenant's is not found)."""
+    return get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+
+
+def _destination_to_change(
+    request: HttpRequest, destination_id: int
+) -> tuple[WebhookDestination, HttpResponse | None]:
+    """Return the destination and, while API access is off, the answer refusing any change to it."""
+    destination = _destination(request, destination_id)
+    if access_on(request.tenant):
+        return destination, None
+    return destination, _refuse(request, actions.API_OFF, to=_destination_url(request, destination))
+
+
 def _destination_form_page(request, form, destination=None, status=200) -> HttpResponse:
     context = {"tab": "webhooks", "form": form, "destination": destination}
     return render(request, "webhooks/destination_form.html", context, status=status)
@@ -175,13 +190,7 @@ def add_destination(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             destination = actions.create_destination(
-                tenant=request.tenant,
-                url=form.cleaned_data["url"],
-                description=form.cleaned_data["description"],
-                event_types=form.cleaned_data["events"],
-                is_enabled=form.cleaned_data["is_enabled"],
-                by=request.user,
-                ip=get_client_ip(request),
+                tenant=request.tenant, terms=form.terms(), by=request.user, ip=get_client_ip(request)
             )
         except actions.ActionRefused as refusal:
             form.add_error("url", str(refusal))
@@ -198,9 +207,9 @@ def add_destination(request: HttpRequest) -> HttpResponse:
 @administrator_required
 def edit_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Change a destination's URL, description, events, or whether it is enabled."""
-    destination = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
-    if not access_on(request.tenant):
-        return _refuse(request, actions.API_OFF, to=_destination_url(request, destination))
+    destination, refused = _destination_to_change(request, destination_id)
+    if refused:
+        return refused
     if request.method == "GET":
         initial = {
             "url": destination.url,
@@ -213,13 +222,7 @@ def edit_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             actions.update_destination(
-                destination=destination,
-                url=form.cleaned_data["url"],
-                description=form.cleaned_data["description"],
-                event_types=form.cleaned_data["events"],
-                is_enabled=form.cleaned_data["is_enabled"],
-                by=request.user,
-                ip=get_client_ip(request),
+                destination=destination, terms=form.terms(), by=request.user, ip=get_client_ip(request)
             )
         except actions.ActionRefused as refusal:
             form.add_error("url", str(refusal))
@@ -233,9 +236,9 @@ def edit_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
 @administrator_required
 def delete_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Ask for confirmation, then delete a destination and its delivery log."""
-    destination = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
-    if not access_on(request.tenant):
-        return _refuse(request, actions.API_OFF, to=_destination_url(request, destination))
+    destination, refused = _destination_to_change(request, destination_id)
+    if refused:
+        return refused
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -292,7 +295,7 @@ def _destination_context(request: HttpRequest, destination: WebhookDestination, 
 @administrator_required
 def show_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Show a destination, its signing secret controls, "Send test event" and its delivery log."""
-    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    found = _destination(request, destination_id)
     context = _destination_context(request, found)
     if request.htmx and request.htmx.target == "delivery-log":
         return render(request, f"{DETAIL}#delivery-log", context)
@@ -305,7 +308,7 @@ def show_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
 @administrator_required
 def reveal_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Show the signing secret in this response only (audited); it is never put in a URL."""
-    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    found = _destination(request, destination_id)
     try:
         secret = actions.reveal_secret(destination=found, by=request.user, ip=get_client_ip(request))
     except actions.ActionRefused as refusal:
@@ -321,9 +324,9 @@ def reveal_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
 @administrator_required
 def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Ask for confirmation, then replace the signing secret and show the new one once here."""
-    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
-    if not access_on(request.tenant):
-        return _refuse(request, actions.API_OFF, to=_destination_url(request, found))
+    found, refused = _destination_to_change(request, destination_id)
+    if refused:
+        return refused
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -348,7 +351,7 @@ def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
 @administrator_required
 def send_test(request: HttpRequest, destination_id: int) -> HttpResponse:
     """Deliver a test event now and show the result in place (the whole page without htmx)."""
-    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    found = _destination(request, destination_id)
     try:
         attempt = actions.send_test_event(destination=found, by=request.user, ip=get_client_ip(request))
     except actions.ActionRefused as refusal:
@@ -362,7 +365,7 @@ def send_test(request: HttpRequest, destination_id: int) -> HttpResponse:
 @administrator_required
 def redeliver_delivery(request: HttpRequest, destination_id: int, delivery_id: int) -> HttpResponse:
     """Send a failed delivery again now, with the same webhook-id."""
-    found = get_object_or_404(WebhookDestination.objects.for_tenant(request.tenant), pk=destination_id)
+    found = _destination(request, destination_id)
     delivery = get_object_or_404(
         WebhookDelivery.objects.for_tenant(request.tenant).filter(destination=found), pk=delivery_id
     )

@@ -8,19 +8,29 @@ from django.http import HttpRequest
 
 
 @cache
-def trusted_proxies() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """Return the networks of the reverse proxies whose X-Forwarded-For is believed."""
-    raw = os.environ.get("ACCESSGOV_TRUSTED_PROXIES", "")
+def parse_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Return the comma-separated networks of RAW ("10.0.0.0/8, 192.0.2.1")."""
     return tuple(ipaddress.ip_network(item.strip()) for item in raw.split(",") if item.strip())
 
 
-def is_trusted_proxy(address: str) -> bool:
-    """Return whether ADDRESS is one of ACCESSGOV_TRUSTED_PROXIES."""
+def in_networks(address: str, networks) -> bool:
+    """Return whether ADDRESS is inside one of NETWORKS (False for a malformed address)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in network for network in trusted_proxies())
+    return any(ip in network for network in networks)
+
+
+@cache
+def trusted_proxies() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Return the networks of the reverse proxies whose X-Forwarded-For is believed (read once)."""
+    return parse_networks(os.environ.get("ACCESSGOV_TRUSTED_PROXIES", ""))
+
+
+def is_trusted_proxy(address: str) -> bool:
+    """Return whether ADDRESS is one of ACCESSGOV_TRUSTED_PROXIES."""
+    return in_networks(address, trusted_proxies())
 
 
 def get_client_ip(request: HttpRequest) -> str:

@@ -109,6 +109,15 @@ def digest_matches(secret: str, stored_digest: str, pepper_id: str) -> bool:
     return hmac.compare_digest(digest_secret(secret, pepper_id), stored_digest)
 
 
+def stored_fields(secret: str, prefix: str) -> dict[str, str]:
+    """Return what a new credential row keeps of SECRET: its visible prefix, digest and pepper id."""
+    return {
+        "prefix": visible_prefix(secret, prefix),
+        "digest": digest_secret(secret),
+        "pepper_id": current_pepper_id(),
+    }
+
+
 def burn_equal_time(secret: str) -> None:
     """Do the work of a digest comparison, so an unknown id costs what a wrong secret costs."""
     hmac.compare_digest(digest_secret(secret), "0" * 64)

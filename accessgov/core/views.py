@@ -26,23 +26,13 @@ def _login_username_key(group: str, request: HttpRequest) -> str:
 def sign_in(request: HttpRequest) -> HttpResponse:
     """Sign in, refusing with a clear message once an IP or a username tries too often."""
     if request.method == "POST":
+        # Every budget is counted (no short-circuit), so a guesser pays on each of them.
         limits = [
-            is_ratelimited(
-                request,
-                group="login-ip",
-                key=_login_ip_key,
-                rate=settings.LOGIN_RATE_PER_IP,
-                method="POST",
-                increment=True,
-            ),
-            is_ratelimited(
-                request,
-                group="login-username",
-                key=_login_username_key,
-                rate=settings.LOGIN_RATE_PER_USERNAME,
-                method="POST",
-                increment=True,
-            ),
+            is_ratelimited(request, group=group, key=key, rate=rate, method="POST", increment=True)
+            for group, key, rate in (
+                ("login-ip", _login_ip_key, settings.LOGIN_RATE_PER_IP),
+                ("login-username", _login_username_key, settings.LOGIN_RATE_PER_USERNAME),
+            )
         ]
         if any(limits):
             form = auth_views.AuthenticationForm(request)

@@ -24,9 +24,7 @@ def issue_gateway_key(*, name: str, by, ip: str | None = None) -> tuple[GatewayK
         with transaction.atomic():
             key = GatewayKey.objects.create(
                 name=name,
-                prefix=keys.visible_prefix(raw, GATEWAY_KEY_PREFIX),
-                digest=keys.digest_secret(raw),
-                pepper_id=keys.current_pepper_id(),
+                **keys.stored_fields(raw, GATEWAY_KEY_PREFIX),
                 created_by=by,
                 created_at=timezone.now(),
             )

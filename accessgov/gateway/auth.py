@@ -6,15 +6,14 @@ query for it: deleting a key stops it at once on the app server that deleted it,
 others within that many seconds (docs/gateway.md).
 """
 
-import ipaddress
 import time
-from functools import cache
 
 from django.conf import settings
 from django.dispatch import receiver
 from django.utils import timezone
 
 from accessgov.core import keys
+from accessgov.core.clientip import in_networks, parse_networks
 from accessgov.core.credentials import credential_changed, record_last_use
 from accessgov.gateway.actions import GATEWAY_KEY_PREFIX, gateway_cache_key
 from accessgov.gateway.models import GatewayKey
@@ -23,23 +22,14 @@ HEADER = "Accessgov-Gateway-Key"
 _verified: dict[str, tuple[GatewayKey, float]] = {}
 
 
-@cache
-def _networks(raw: str) -> tuple:
-    return tuple(ipaddress.ip_network(item.strip()) for item in raw.split(",") if item.strip())
-
-
 def gateway_networks() -> tuple:
     """Return the networks gateways call from (ACCESSGOV_GATEWAY_NETWORKS); empty: any address."""
-    return _networks(settings.ACCESSGOV_GATEWAY_NETWORKS)
+    return parse_networks(settings.ACCESSGOV_GATEWAY_NETWORKS)
 
 
 def from_gateway_network(address: str) -> bool:
     """Return whether ADDRESS is inside ACCESSGOV_GATEWAY_NETWORKS (False when none are set)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in gateway_networks())
+    return in_networks(address, gateway_networks())
 
 
 def verified_key(secret: str, *, ip: str) -> GatewayKey | None:

@@ -72,9 +72,7 @@ def issue_api_key(*, tenant: Tenant, name: str, by, ip: str | None) -> tuple[Api
             api_key = ApiKey.objects.create(
                 tenant=tenant,
                 name=name,
-                prefix=keys.visible_prefix(raw, keys.API_KEY_PREFIX),
-                digest=keys.digest_secret(raw),
-                pepper_id=keys.current_pepper_id(),
+                **keys.stored_fields(raw, keys.API_KEY_PREFIX),
                 created_by=by,
                 created_at=timezone.now(),
             )
