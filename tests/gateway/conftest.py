@@ -361,9 +361,9 @@ def upstream_server(workdir) -> Iterator[Upstream]:
         stop_process(process)
 
 
-def _session_gateway(
-    kind: str, workdir, tls, gateway_key_row, accessgov, upstream_server
-) -> Iterator[Gateway]:
+def _session_gateway(kind: str, request, workdir, tls, gateway_key_row, upstream_server) -> Iterator[Gateway]:
+    require_binary(kind)  # before accessgov is started for nothing
+    accessgov = request.getfixturevalue("accessgov")
     gateway = start_gateway(
         kind,
         workdir=workdir,
@@ -379,13 +379,13 @@ def _session_gateway(
 
 
 @pytest.fixture(scope="session")
-def nginx(workdir, tls, gateway_key_row, accessgov, upstream_server) -> Iterator[Gateway]:
-    yield from _session_gateway("nginx", workdir, tls, gateway_key_row, accessgov, upstream_server)
+def nginx(request, workdir, tls, gateway_key_row, upstream_server) -> Iterator[Gateway]:
+    yield from _session_gateway("nginx", request, workdir, tls, gateway_key_row, upstream_server)
 
 
 @pytest.fixture(scope="session")
-def caddy(workdir, tls, gateway_key_row, accessgov, upstream_server) -> Iterator[Gateway]:
-    yield from _session_gateway("caddy", workdir, tls, gateway_key_row, accessgov, upstream_server)
+def caddy(request, workdir, tls, gateway_key_row, upstream_server) -> Iterator[Gateway]:
+    yield from _session_gateway("caddy", request, workdir, tls, gateway_key_row, upstream_server)
 
 
 # Per test.
