@@ -14,17 +14,14 @@ nginx and caddy are Debian packages that `bin/bootstrap test` installs; without 
 skip, except in CI (CI=true), where they fail.
 """
 
-import json
 import os
 import shutil
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -222,46 +219,6 @@ def start_gateway(
     return gateway
 
 
-class _Unavailable(BaseHTTPRequestHandler):
-    """What accessgov answers while its database is unreachable (accessgov.api.middleware)."""
-
-    def do_GET(self) -> None:
-        body = json.dumps(
-            {
-                "Meta": {"ResponseCode": 503},
-                "Error": {"Code": "service_unavailable", "Message": "The service is briefly unavailable."},
-            }
-        ).encode()
-        self.send_response(503)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Retry-After", "15")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format, *args) -> None:
-        pass
-
-
-class UnavailableAccessgov:
-    """An HTTPS server on PORT, with accessgov's certificate, answering every decision with 503."""
-
-    def __init__(self, port: int, tls: Tls):
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _Unavailable)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(tls.accessgov_cert, tls.accessgov_key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "UnavailableAccessgov":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 # Session-wide servers.
 
 
@@ -293,13 +250,11 @@ def gateway_key_row(django_db_setup, django_db_blocker) -> tuple[str, dict]:
     return raw, {f.attname: getattr(key, f.attname) for f in GatewayKey._meta.concrete_fields}
 
 
-@pytest.fixture(scope="session")
-def accessgov(django_db_setup, workdir, tls) -> Iterator[AppServer]:
-    """accessgov under gunicorn (TLS, 4 workers) on the suite's PostgreSQL test database and Redis."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: set DATABASE_URL (CI runs this on the machine's PostgreSQL)")
-    if not isinstance(caches["default"], RedisCache):
-        pytest.skip("needs Redis: set REDIS_URL (CI runs this on the machine's Redis)")
+def start_accessgov(workdir: Path, tls: Tls, *, name: str, workers: int = 4, **overrides: str) -> AppServer:
+    """Start accessgov under gunicorn (TLS) on the suite's PostgreSQL test database and Redis.
+
+    OVERRIDES change its environment, e.g. REDIS_URL or DATABASE_URL pointing where nothing listens.
+    """
     env = app_environment(
         database_url=suite_database_url(),
         redis_url=settings.CACHES["default"]["LOCATION"],
@@ -310,16 +265,36 @@ def accessgov(django_db_setup, workdir, tls) -> Iterator[AppServer]:
         ACCESSGOV_GATEWAY_NETWORKS="127.0.0.1/32",
         ACCESSGOV_API_FAILURE_TIERS=f"{FAILURE_THRESHOLD}/60/60",
         DATABASE_CONN_MAX_AGE="60",
+        **overrides,
     )
     server = AppServer(
         env=env,
-        log_path=workdir / "accessgov.log",
-        workers=4,
+        log_path=workdir / f"{name}.log",
+        workers=workers,
         options=["--certfile", str(tls.accessgov_cert), "--keyfile", str(tls.accessgov_key)],
     )
     try:
         server.start()
         _wait_until_it_answers(server, tls)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def require_postgres_and_redis() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL (CI runs this on the machine's PostgreSQL)")
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("needs Redis: set REDIS_URL (CI runs this on the machine's Redis)")
+
+
+@pytest.fixture(scope="session")
+def accessgov(django_db_setup, workdir, tls) -> Iterator[AppServer]:
+    """accessgov under gunicorn (TLS, 4 workers) on the suite's PostgreSQL test database and Redis."""
+    require_postgres_and_redis()
+    server = start_accessgov(workdir, tls, name="accessgov")
+    try:
         yield server
     finally:
         server.stop()

@@ -28,10 +28,13 @@ from tests.gateway.conftest import (
     FAILURE_THRESHOLD,
     KINDS,
     Gateway,
-    UnavailableAccessgov,
+    require_binary,
+    require_postgres_and_redis,
+    start_accessgov,
     start_gateway,
 )
 from tests.ops.conftest import free_port
+from tokens.actions import revoke_token
 
 pytestmark = [pytest.mark.gateway]
 
@@ -436,37 +439,111 @@ def test_client_forged_identity_and_decision_headers_count_for_nothing(
     assert upstream.hits() == 1
 
 
-# When accessgov or the platform is down.
+# When accessgov, its database or Redis, or the platform is down.
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_when_accessgov_cannot_answer_the_gateway_fails_closed(
+def test_when_accessgov_cannot_be_reached_the_gateway_fails_closed(
     kind, workdir, tls, gateway_key_row, upstream, enabled_tenant
 ):
-    token = token_for(enabled_tenant)
-    port = free_port()  # nothing listens there yet: accessgov is down
     gateway = start_gateway(
         kind,
         workdir=workdir,
         tls=tls,
         key=gateway_key_row[0],
-        accessgov_address=f"127.0.0.1:{port}",
+        accessgov_address=f"127.0.0.1:{free_port()}",  # nothing listens there: accessgov is down
         upstream_address=f"127.0.0.1:{upstream.port}",
     )
     try:
         with gateway.client() as client:
-            down = client.get("/v1/devices/1", headers={**auth(token), "Accessgov-Tenant-Id": "1"})
-            assert refusal_of(down) == (503, "service_unavailable"), gateway.log()
-            assert down.headers["Retry-After"] == "15"
-            assert "nothing was passed on" in down.json()["Error"]["Message"]
-            # accessgov up but unable to decide (its database unreachable answers 503): still closed.
-            with UnavailableAccessgov(port, tls):
-                unavailable = client.get("/v1/devices/1", headers=auth(token))
-            assert refusal_of(unavailable) == (503, "service_unavailable"), gateway.log()
-            assert int(unavailable.headers["Retry-After"]) > 0
+            # A client claiming an identity changes nothing either.
+            down = client.get(
+                "/v1/devices/1", headers={**auth(token_for(enabled_tenant)), "Accessgov-Tenant-Id": "1"}
+            )
+        assert refusal_of(down) == (503, "service_unavailable"), gateway.log()
+        assert down.headers["Retry-After"] == "15"
+        assert "nothing was passed on" in down.json()["Error"]["Message"]
     finally:
         gateway.stop()
     assert upstream.hits() == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_when_accessgov_cannot_reach_its_database_the_gateway_fails_closed(
+    kind, workdir, tls, gateway_key_row, upstream, enabled_tenant
+):
+    require_binary(kind)
+    require_postgres_and_redis()
+    token = token_for(enabled_tenant)
+    # A fresh app server whose PostgreSQL is unreachable: it cannot check the gateway key or the
+    # token, and answers 503 (nginx turns any such answer into its own 503; Caddy relays it).
+    server = start_accessgov(
+        workdir,
+        tls,
+        name=f"accessgov-without-postgres-{kind}",
+        workers=1,
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/accessgov",
+    )
+    try:
+        gateway = start_gateway(
+            kind,
+            workdir=workdir,
+            tls=tls,
+            key=gateway_key_row[0],
+            accessgov_address=f"127.0.0.1:{server.port}",
+            upstream_address=f"127.0.0.1:{upstream.port}",
+        )
+        try:
+            with gateway.client() as client:
+                response = client.get("/v1/devices/1", headers=auth(token))
+            assert refusal_of(response) == (503, "service_unavailable"), gateway.log() + server.log()[-2000:]
+            assert response.headers["Retry-After"] == "15"
+        finally:
+            gateway.stop()
+    finally:
+        server.stop()
+    assert upstream.hits() == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_when_accessgov_cannot_reach_redis_decisions_are_still_made_and_revocations_apply(
+    kind, workdir, tls, gateway_key_row, upstream, enabled_tenant, admin_user
+):
+    require_binary(kind)
+    require_postgres_and_redis()
+    token = token_for(enabled_tenant)
+    # README: the limits and blocks fail open, credentials are checked against the database on
+    # every request.
+    server = start_accessgov(
+        workdir,
+        tls,
+        name=f"accessgov-without-redis-{kind}",
+        workers=1,
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+    )
+    try:
+        gateway = start_gateway(
+            kind,
+            workdir=workdir,
+            tls=tls,
+            key=gateway_key_row[0],
+            accessgov_address=f"127.0.0.1:{server.port}",
+            upstream_address=f"127.0.0.1:{upstream.port}",
+        )
+        try:
+            with gateway.client() as client:
+                allowed = client.get("/v1/devices/1", headers=auth(token))
+                assert allowed.status_code == 200, allowed.text + gateway.log()
+                assert allowed.json()["Identity"]["Accessgov-Credential-Id"] == token.token_id
+                # No limits were counted, so none are told (and no placeholder text in their place).
+                assert not [name for name in allowed.headers if name.lower().startswith("ratelimit")]
+                revoke_token(token=token, by=admin_user, ip=None)
+                assert refusal_of(client.get("/v1/devices/1", headers=auth(token))) == (401, "token_revoked")
+        finally:
+            gateway.stop()
+    finally:
+        server.stop()
+    assert upstream.hits() == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
