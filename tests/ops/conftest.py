@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -105,6 +106,8 @@ class AppServer:
     workers: int = 1
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    # More gunicorn options, e.g. ["--certfile", ..., "--keyfile", ...] to serve TLS itself.
+    options: list[str] = field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -128,6 +131,7 @@ class AppServer:
                 "5",
                 "--log-level",
                 "warning",
+                *self.options,
             ],
             cwd=ROOT,
             env=self.env,
@@ -151,6 +155,15 @@ class AppServer:
         headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": client_ip}
         headers.update(kwargs.pop("headers", {}))
         return httpx.Client(base_url=self.base, headers=headers, timeout=15, **kwargs)
+
+
+def suite_database_url() -> str:
+    """Return the URL of the test database pytest-django made, for servers that share it."""
+    params = connection.settings_dict
+    user = params["USER"] or "postgres"
+    password = f":{params['PASSWORD']}" if params["PASSWORD"] else ""
+    host = params["HOST"] or "127.0.0.1"
+    return f"postgres://{user}{password}@{host}:{params['PORT'] or 5432}/{params['NAME']}"
 
 
 def basic_header(token_id: str, secret: str) -> dict[str, str]:

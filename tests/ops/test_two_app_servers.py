@@ -23,20 +23,18 @@ from django.db import connection
 
 from accessgov.policy import actions
 from tests.factories import ThirdPartyTokenFactory, UserFactory
-from tests.ops.conftest import AppServer, app_environment, basic_header, console_session_for
+from tests.ops.conftest import (
+    AppServer,
+    app_environment,
+    basic_header,
+    console_session_for,
+    suite_database_url,
+)
 
 pytestmark = [pytest.mark.ops]
 
 RATE_LIMIT = 8
 FAILURE_THRESHOLD = 6
-
-
-def _database_url() -> str:
-    params = connection.settings_dict
-    user = params["USER"] or "postgres"
-    password = f":{params['PASSWORD']}" if params["PASSWORD"] else ""
-    host = params["HOST"] or "127.0.0.1"
-    return f"postgres://{user}{password}@{host}:{params['PORT'] or 5432}/{params['NAME']}"
 
 
 @pytest.fixture
@@ -48,7 +46,7 @@ def servers(transactional_db, tmp_path):
     if not isinstance(cache, RedisCache):
         pytest.skip("needs Redis: set REDIS_URL (CI runs this on the machine's Redis)")
     env = app_environment(
-        database_url=_database_url(),
+        database_url=suite_database_url(),
         redis_url=settings.CACHES["default"]["LOCATION"],
         # The test process and both servers share one key prefix, as a deployment's servers do.
         key_prefix=settings.CACHES["default"]["KEY_PREFIX"],
