@@ -2,8 +2,8 @@
 whether it may pass and as whom (forward auth: nginx auth_request, Caddy forward_auth, Traefik
 ForwardAuth, Envoy ext_authz). docs/gateway.md describes the exchange.
 
-The gateway sends the original request's method (Accessgov-Original-Method or X-Forwarded-Method),
-URI (Accessgov-Original-Uri or X-Forwarded-Uri), client address (X-Forwarded-For, right-most),
+The gateway sends the original request's method (X-Forwarded-Method), URI (X-Forwarded-Uri), client
+address (X-Forwarded-For, right-most),
 scheme (X-Forwarded-Proto) and the client's own headers, Authorization among them. The request is
 judged exactly as /api/v1/ judges its own (accessgov.api.gate.judge). Allowed: 200 with the
 identity headers the upstream reads. Refused: the /api/v1/ envelope, status, Retry-After and
@@ -13,6 +13,7 @@ for every refusal as 403 with the real answer signed in Accessgov-Refusal, and f
 """
 
 import base64
+import logging
 from urllib.parse import parse_qs, unquote
 
 from django.core import signing
@@ -30,6 +31,7 @@ from accessgov.core.clientip import parse_address
 from accessgov.core.credentials import NOT_AN_ORGANIZATION_ID, Principal
 from accessgov.gateway import auth as gateway_auth
 
+logger = logging.getLogger(__name__)
 PREFIX = "/gateway/v1/"
 # What the upstream reads; a gateway must drop whatever a client sent under these names.
 IDENTITY_HEADERS = (
@@ -46,14 +48,6 @@ STATUS_HEADER = "Accessgov-Status"
 METHOD_OVERRIDES = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
 REFUSAL_SALT = "accessgov.api.decisions.refusal"
 REFUSAL_MAX_AGE = 60  # seconds between a decision and nginx fetching its refusal
-
-
-def _first(request: HttpRequest, *names: str) -> str:
-    for name in names:
-        value = request.headers.get(name)
-        if value:
-            return value
-    return ""
 
 
 def client_address(request: HttpRequest) -> str:
@@ -148,14 +142,26 @@ def _count_failure(request: HttpRequest, ip: str, status: int, code: str) -> Non
         limits.record_failure(ip)
 
 
+def _not_a_gateway(request: HttpRequest) -> HttpResponse:
+    # A stranger learns nothing, not even that this endpoint exists; the operator reads why in the
+    # log (a gateway with a wrong or deleted key looks just like this to its clients).
+    peer = request.META.get("REMOTE_ADDR", "")
+    logger.warning(
+        "Decision refused: %s is not one of the operator's gateways (key %s, ACCESSGOV_GATEWAY_NETWORKS %s)",
+        peer,
+        "sent" if request.headers.get(gateway_auth.HEADER) else "missing",
+        "set" if gateway_auth.gateway_networks() else "not set",
+    )
+    limits.record_failure(peer)
+    return JsonResponse(error_body(404, "not_found", "No such endpoint."), status=404)
+
+
 @csrf_exempt
 def decide(request: HttpRequest) -> HttpResponse:
     """Answer one gateway's question about one request to the platform's API."""
     request.api_failure_counts = False  # counted here, against the client, not the gateway
     if not gateway_auth.admits(request):
-        # A stranger learns nothing, not even that this endpoint exists.
-        limits.record_failure(request.META.get("REMOTE_ADDR", ""))
-        return JsonResponse(error_body(404, "not_found", "No such endpoint."), status=404)
+        return _not_a_gateway(request)
     fold = request.headers.get("Accessgov-Auth-Request") == "1"
     ip = client_address(request)
     try:
@@ -177,8 +183,9 @@ def _judge(request: HttpRequest, ip: str) -> tuple[Principal, str]:
         raise ApiError(403, "https_required", "The API is served over HTTPS only. Use https://.")
     if not ip:
         raise ApiError(400, "invalid_request", "The gateway did not say which address the request came from.")
-    method = _first(request, "Accessgov-Original-Method", "X-Forwarded-Method").upper()
-    uri = _first(request, "Accessgov-Original-Uri", "X-Forwarded-Uri")
+    # Only the names every forward-auth gateway sets itself, overwriting a client's own.
+    method = request.headers.get("X-Forwarded-Method", "").upper()
+    uri = request.headers.get("X-Forwarded-Uri", "")
     if not method or not uri:
         raise ApiError(400, "invalid_request", "The gateway did not say which request to judge.")
     if any(request.headers.get(name) for name in METHOD_OVERRIDES):
@@ -198,7 +205,7 @@ def _judge(request: HttpRequest, ip: str) -> tuple[Principal, str]:
         )
     match = catalogue.current().match(method, segments)
     if match is None:
-        raise ApiError(404, "not_found", "No such endpoint. The endpoints are listed at /api/.")
+        raise ApiError(404, "not_found", "No such endpoint in the platform's API catalogue.")
     organization_id, required = _organization(match, query, request)
     principal = judge(
         request,
@@ -216,8 +223,7 @@ def refusal(request: HttpRequest) -> HttpResponse:
     """Render the refusal a decision signed (for nginx, whose auth_request drops the body)."""
     request.api_failure_counts = False
     if not gateway_auth.admits(request):
-        limits.record_failure(request.META.get("REMOTE_ADDR", ""))
-        return JsonResponse(error_body(404, "not_found", "No such endpoint."), status=404)
+        return _not_a_gateway(request)
     try:
         answer = signing.loads(
             request.headers.get(REFUSAL_HEADER, ""), salt=REFUSAL_SALT, max_age=REFUSAL_MAX_AGE
