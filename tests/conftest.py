@@ -113,6 +113,12 @@ def other_admin_client(other_admin) -> Client:
 
 
 @pytest.fixture
+def staff_client(db) -> Client:
+    """Return a client signed in as the operator's support staff (staff and superuser)."""
+    return _client_for(UserFactory(username="support", is_staff=True, is_superuser=True))
+
+
+@pytest.fixture
 def api_enabled(tenant):
     """Return the API user of `tenant` with API access on (the policy agreed)."""
     return ApiUserFactory(tenant=tenant)

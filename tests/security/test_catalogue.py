@@ -201,8 +201,8 @@ def test_case_12_rate_limits_and_the_credential_cache_never_cross_tenants(token,
 
 
 # Case 13, a key without current policy acceptance: refused server-side.
-#   tests/accessgov/test_manage_api.py::test_keys_cannot_be_created_before_the_policy_is_agreed
-#   tests/accessgov/test_manage_api.py::test_agreeing_to_a_version_replaced_meanwhile_is_refused
+#   tests/policy/test_manage_api.py::test_keys_cannot_be_created_before_the_policy_is_agreed
+#   tests/policy/test_manage_api.py::test_agreeing_to_a_version_replaced_meanwhile_is_refused
 #   tests/tokens/test_views.py::test_creating_is_refused_until_the_api_policy_is_agreed
 #   tests/trusted/test_consent.py::test_consent_is_refused_server_side_until_the_api_policy_is_agreed
 
@@ -351,8 +351,8 @@ def test_case_37_a_local_memory_cache_in_production_fails_the_checks():
 # Case 39: tests/webhooks/test_views.py::test_case_39_state_changes_refuse_get_and_need_the_csrf_token
 #          tests/tokens/test_views.py::test_revoke_asks_on_get_and_acts_only_on_a_confirmed_post
 #          tests/tokens/test_views.py::test_state_changing_posts_need_the_csrf_token
-#          tests/accessgov/test_manage_api.py::test_show_api_key_is_post_only
-#          tests/accessgov/test_manage_api.py::test_a_forged_post_without_a_csrf_token_is_refused
+#          tests/policy/test_manage_api.py::test_show_api_key_is_post_only
+#          tests/policy/test_manage_api.py::test_a_forged_post_without_a_csrf_token_is_refused
 #          tests/trusted/test_tab.py::test_revoke_by_get_changes_nothing, ::test_revoke_needs_the_csrf_token
 
 
@@ -427,8 +427,8 @@ def test_case_45_a_revealed_secret_is_wiped_on_pagehide_and_a_bfcache_restore_re
     # In Chromium: tests/browser/test_tokens_flow.py, tests/browser/test_manage_api_flow.py
 
 
-# Case 46: tests/accessgov/test_secrets_never_leak.py::test_a_revealed_key_is_never_stored_logged_or_shown_again
-#          tests/accessgov/test_secrets_never_leak.py::test_an_error_report_made_after_the_key_exists_does_not_carry_it
+# Case 46: tests/policy/test_secrets_never_leak.py::test_a_revealed_key_is_never_stored_logged_or_shown_again
+#          tests/policy/test_secrets_never_leak.py::test_an_error_report_made_after_the_key_exists_does_not_carry_it
 #          tests/tokens/test_views.py::test_an_error_while_revealing_keeps_the_secret_out_of_the_error_report
 #          tests/tokens/test_views.py::test_create_shows_the_token_id_secret_basic_header_and_curl_once (session, audit)
 
@@ -452,14 +452,14 @@ def test_case_47_no_second_reveal_of_a_key_or_token_secret(admin_client, enabled
 # --- Admin exposure ------------------------------------------------------------------------------
 
 # Case 48, admin internet-reachable without MFA: the deploy gate. The admin answers only staff
-# (tests/accessgov/test_admin.py::test_tenant_members_without_staff_status_cannot_open_the_admin, and
+# (tests/tenants/test_admin.py::test_tenant_members_without_staff_status_cannot_open_the_admin, and
 # case 11 above); the deploy check with production settings is
 # tests/test_project.py::test_the_deploy_check_passes_with_the_documented_production_settings.
 # Whether the admin path is reachable from the internet is a property of the proxy in front of it,
 # which no test in this repository can see; README's deployment section owns that decision.
 
-# Case 49: tests/accessgov/test_admin.py::test_the_key_change_page_shows_the_prefix_and_never_the_digest
-#          tests/accessgov/test_admin.py::test_searching_keys_by_digest_finds_nothing
+# Case 49: tests/policy/test_admin.py::test_the_key_change_page_shows_the_prefix_and_never_the_digest
+#          tests/policy/test_admin.py::test_searching_keys_by_digest_finds_nothing
 #          tests/tokens/test_admin.py::test_no_secret_or_digest_is_shown_or_editable
 #          tests/webhooks/test_views.py::test_case_49_the_admin_never_shows_a_signing_secret
 

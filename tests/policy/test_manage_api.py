@@ -205,15 +205,6 @@ def test_with_htmx_show_partner_id_answers_with_its_fragment(admin_client, tenan
     assert tenant.partner_id in response.text
 
 
-def test_the_partner_id_never_changes_once_made(tenant):
-    partner_id = tenant.partner_id
-    tenant.name = "Renamed"
-    tenant.save()
-    tenant.refresh_from_db()
-    assert tenant.partner_id == partner_id
-    assert re.fullmatch(r"P-[0-9A-HJKMNP-TV-Z]{12}", partner_id)
-
-
 ADMIN_URLS = [
     ("get", ""),
     ("post", "policy/"),
