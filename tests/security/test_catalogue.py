@@ -97,7 +97,7 @@ def test_case_03_a_secret_with_a_trailing_space_newline_or_look_alike_is_401(tok
 
 # Case 4, plain http or a forged X-Forwarded-Proto: refused, never redirected.
 #   tests/api/test_api_over_tls.py::test_plain_http_is_refused_with_403_before_credentials_and_never_redirected
-#   tests/api/test_api_edges.py::test_a_client_forged_x_forwarded_proto_is_not_https_without_a_trusted_proxy
+#   tests/api/test_middleware.py::test_a_client_forged_x_forwarded_proto_is_not_https_without_a_trusted_proxy
 
 
 def test_case_05_key_in_query_string_is_ignored_and_never_logged(enabled, admin_user, caplog):
@@ -218,7 +218,7 @@ def test_case_12_rate_limits_and_the_credential_cache_never_cross_tenants(token,
 # Case 15, a revoked token 1 s after revoke: 401.
 #   tests/tokens/test_auth.py::test_a_revoked_token_is_refused_one_second_after_revocation
 #   tests/api/test_api_over_tls.py::test_a_revoked_token_stops_at_once
-#   tests/api/test_api_edges.py::test_a_cached_token_is_dropped_at_once_when_it_is_revoked_edited_or_access_is_switched_off
+#   tests/api/test_middleware.py::test_a_cached_token_is_dropped_at_once_when_it_is_revoked_edited_or_access_is_switched_off
 
 # Case 16, purge: only revoked > 30 days, idempotent, dry run, audit kept.
 #   tests/tokens/test_purge.py (every test), tests/ops/test_faults.py::test_purge_revoked_killed_mid_batch_is_finished_by_the_next_run_deleting_each_token_once
@@ -267,9 +267,9 @@ def test_case_18_odd_cidr_input_is_rejected_explicitly(admin_client, enabled, en
 
 
 # Case 19, endpoint scope via path tricks, method override, HEAD: the canonical route's decision.
-#   tests/api/test_api_edges.py::test_path_tricks_do_not_reach_another_endpoint
-#   tests/api/test_api_edges.py::test_method_override_headers_are_ignored
-#   tests/api/test_api_edges.py::test_head_gets_the_same_decision_as_get
+#   tests/api/test_middleware.py::test_path_tricks_do_not_reach_another_endpoint
+#   tests/api/test_middleware.py::test_method_override_headers_are_ignored
+#   tests/api/test_middleware.py::test_head_gets_the_same_decision_as_get
 
 # Case 20, an org-scoped token filtering for another org: empty or 404.
 #   tests/api/test_api_over_tls.py::test_organizations_are_filtered_by_the_tokens_scope_and_another_is_not_found
@@ -321,10 +321,10 @@ def test_case_32_rotating_client_set_ip_headers_keeps_the_same_bucket(token):
         HTTP_X_REAL_IP="198.51.100.250",
     )
     assert fresh.status_code == 429 and fresh.json()["Error"]["Code"] == "ip_blocked"
-    # X-Forwarded-For alone: tests/api/test_api_edges.py::test_rotating_x_forwarded_for_does_not_buy_a_fresh_budget
+    # X-Forwarded-For alone: tests/api/test_middleware.py::test_rotating_x_forwarded_for_does_not_buy_a_fresh_budget
 
 
-# Case 33: tests/api/test_api_edges.py::test_a_blocked_ipv6_client_cannot_escape_by_rotating_inside_its_64
+# Case 33: tests/api/test_middleware.py::test_a_blocked_ipv6_client_cannot_escape_by_rotating_inside_its_64
 #          tests/api/test_limits.py::test_addresses_of_one_ipv6_64_share_a_bucket_and_mapped_ipv4_is_ipv4
 # Case 34: tests/api/test_limits.py::test_one_below_at_and_above_the_minute_tier
 #          tests/api/test_limits.py::test_the_seeds_older_four_tiers_are_expressible_and_failures_straddling_a_minute_edge_still_block
@@ -383,7 +383,7 @@ def test_case_41_markup_in_an_organization_name_is_escaped(admin_client, enabled
 
 
 # Case 43: tests/test_project.py::test_a_foreign_host_header_is_refused
-#          tests/api/test_api_edges.py::test_a_foreign_host_header_gets_400_in_the_envelope
+#          tests/api/test_middleware.py::test_a_foreign_host_header_gets_400_in_the_envelope
 
 # --- One-time reveal -----------------------------------------------------------------------------
 
