@@ -15,7 +15,7 @@ SECRET = re.compile(r"^agts_[0-9A-Za-z]{61}$")
 
 
 def test_admin_creates_revokes_and_reinstates_a_token(
-    live_server, page, sign_in, tenant, admin_user, organizations, api_enabled, settings
+    live_server, page, sign_in, tenant, admin_user, organizations, enabled_tenant, settings
 ):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     sign_in("acme-admin")
@@ -100,7 +100,7 @@ def test_admin_creates_revokes_and_reinstates_a_token(
 
 
 def test_search_and_status_filter_update_the_list_in_place(
-    live_server, page, sign_in, tenant, admin_user, api_enabled
+    live_server, page, sign_in, tenant, admin_user, enabled_tenant
 ):
     from tests.factories import ThirdPartyTokenFactory
 

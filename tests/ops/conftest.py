@@ -5,7 +5,6 @@ it, and every wait is bounded. The machine's shared PostgreSQL (5432) and Redis 
 stopped or reconfigured: the fault tests stop only the servers they started themselves.
 """
 
-import base64
 import os
 import secrets
 import shutil
@@ -151,10 +150,6 @@ class AppServer:
         headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": client_ip}
         headers.update(kwargs.pop("headers", {}))
         return httpx.Client(base_url=self.base, headers=headers, timeout=15, **kwargs)
-
-
-def basic_header(token_id: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{token_id}:{secret}".encode()).decode()}
 
 
 @dataclass

@@ -19,6 +19,7 @@ from accessgov.audit.models import AuditEvent
 from accessgov.core import catalogue, keys
 from accessgov.policy import actions
 from accessgov.policy.models import ApiKey
+from tests.conftest import basic_auth, bearer_auth, enable_api
 from tests.factories import OrganizationFactory, ThirdPartyTokenFactory
 from tokens.models import ThirdPartyToken
 from webhooks.models import ApprovedWebhookDomain
@@ -30,24 +31,8 @@ CONSOLE = "/t/acme/settings/api/"
 
 
 @pytest.fixture
-def enabled(tenant, admin_user, policy):
-    actions.agree_to_policy(tenant=tenant, version=policy, by=admin_user, ip=None)
-    return tenant
-
-
-@pytest.fixture
-def other_enabled(other_tenant, other_admin, policy):
-    actions.agree_to_policy(tenant=other_tenant, version=policy, by=other_admin, ip=None)
-    return other_tenant
-
-
-@pytest.fixture
-def token(enabled):
-    return ThirdPartyTokenFactory(tenant=enabled, permissions=sorted(catalogue.PERMISSIONS))
-
-
-def basic(token_id: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{token_id}:{secret}".encode()).decode()
+def token(enabled_tenant):
+    return ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=sorted(catalogue.PERMISSIONS))
 
 
 def api_get(path: str, authorization: str | None = None, **extra):
@@ -65,7 +50,7 @@ def test_case_01_missing_or_garbled_authorization_is_401_with_www_authenticate_a
         "",  # empty
         "Basic !!!not-base64!!!",
         "Basic " + base64.b64encode(b"no-colon-here").decode(),
-        "Basic " + base64.b64encode(f"{token.token_id}:".encode()).decode(),  # empty secret
+        basic_auth(token.token_id, ""),  # empty secret
         "Bearer agk_garbage",
         "Digest username=x",
     ]
@@ -74,7 +59,7 @@ def test_case_01_missing_or_garbled_authorization_is_401_with_www_authenticate_a
         assert response.status_code == 401, header
         assert response["WWW-Authenticate"].startswith("Basic realm="), header
     # Seven failures: the IP is blocked, a valid token included.
-    blocked = api_get("Me", basic(token.token_id, token.secret))
+    blocked = api_get("Me", basic_auth(token.token_id, token.secret))
     assert blocked.status_code == 429 and blocked.json()["Error"]["Code"] == "ip_blocked"
 
 
@@ -87,11 +72,11 @@ def test_case_01_missing_or_garbled_authorization_is_401_with_www_authenticate_a
     "tail", [" ", "\n", "\t", "\u00a0", "\u200b"], ids=["space", "newline", "tab", "nbsp", "zwsp"]
 )
 def test_case_03_a_secret_with_a_trailing_space_newline_or_look_alike_is_401(token, tail):
-    assert api_get("Me", basic(token.token_id, token.secret)).status_code == 200
-    assert api_get("Me", basic(token.token_id, token.secret + tail)).status_code == 401
+    assert api_get("Me", basic_auth(token.token_id, token.secret)).status_code == 200
+    assert api_get("Me", basic_auth(token.token_id, token.secret + tail)).status_code == 401
     # A Cyrillic look-alike of the last Latin letter of the secret.
     lookalike = token.secret[:-1] + {"a": "а", "e": "е", "o": "о"}.get(token.secret[-1], "а")
-    assert api_get("Me", basic(token.token_id, lookalike)).status_code == 401
+    assert api_get("Me", basic_auth(token.token_id, lookalike)).status_code == 401
     # Also covered without HTTP: tests/fuzz/test_parsers.py::test_basic_credentials_come_back_exactly_as_sent
 
 
@@ -100,14 +85,14 @@ def test_case_03_a_secret_with_a_trailing_space_newline_or_look_alike_is_401(tok
 #   tests/api/test_middleware.py::test_a_client_forged_x_forwarded_proto_is_not_https_without_a_trusted_proxy
 
 
-def test_case_05_key_in_query_string_is_ignored_and_never_logged(enabled, admin_user, caplog):
-    _, raw = actions.issue_api_key(tenant=enabled, name="Server", by=admin_user, ip=None)
+def test_case_05_key_in_query_string_is_ignored_and_never_logged(enabled_tenant, admin_user, caplog):
+    _, raw = actions.issue_api_key(tenant=enabled_tenant, name="Server", by=admin_user, ip=None)
     caplog.set_level(logging.DEBUG)
     response = api_get("Me", QUERY_STRING=f"api_key={raw}&access_token={raw}")
     assert response.status_code == 401 and response.json()["Error"]["Code"] == "missing_credentials"
     assert raw not in response.content.decode()
     # Ignored next to a valid credential too: the header decides, the query string is not echoed.
-    listed = api_get("Organizations", f"Bearer {raw}", QUERY_STRING=f"api_key={raw}&$top=1")
+    listed = api_get("Organizations", bearer_auth(raw), QUERY_STRING=f"api_key={raw}&$top=1")
     assert listed.status_code == 200 and raw not in listed.content.decode()
     # What the configured handlers write (LOGGING's format). Django also hangs the request object
     # on its records; no configured handler renders it, and the admin-mail handler is not installed.
@@ -134,8 +119,9 @@ def test_case_05_key_in_query_string_is_ignored_and_never_logged(enabled, admin_
 
 
 def test_case_09_post_with_extra_tenant_id_or_partner_id_is_ignored(
-    admin_client, enabled, other_enabled, admin_user
+    admin_client, enabled_tenant, other_tenant, other_admin, admin_user
 ):
+    other_enabled = enable_api(other_tenant, by=other_admin)
     forged = {
         "tenant": other_enabled.pk,
         "tenant_id": other_enabled.pk,
@@ -143,8 +129,8 @@ def test_case_09_post_with_extra_tenant_id_or_partner_id_is_ignored(
     }
     admin_client.post(CONSOLE + "keys/", {"name": "Forged key", **forged})
     admin_client.post(CONSOLE + "webhooks/domains/add/", {"domain": "forged.example.com", **forged})
-    assert ApiKey.objects.get(name="Forged key").tenant == enabled
-    assert ApprovedWebhookDomain.objects.get(domain="forged.example.com").tenant == enabled
+    assert ApiKey.objects.get(name="Forged key").tenant == enabled_tenant
+    assert ApprovedWebhookDomain.objects.get(domain="forged.example.com").tenant == enabled_tenant
     assert not ApiKey.objects.filter(tenant=other_enabled).exists()
     assert not ApprovedWebhookDomain.objects.filter(tenant=other_enabled).exists()
     # Tokens: tests/tokens/test_views.py::test_forged_tenant_and_secret_fields_are_ignored
@@ -155,8 +141,11 @@ def test_case_09_post_with_extra_tenant_id_or_partner_id_is_ignored(
 #   tests/trusted/test_consent.py::test_another_tenants_organization_cannot_be_granted
 
 
-def test_case_11_a_tenant_administrator_gets_nothing_of_b_through_the_admin(admin_client, other_enabled):
+def test_case_11_a_tenant_administrator_gets_nothing_of_b_through_the_admin(
+    admin_client, other_tenant, other_admin
+):
     """The admin is for the operator's staff only; a tenant administrator is not staff."""
+    other_enabled = enable_api(other_tenant, by=other_admin)
     victim = ThirdPartyTokenFactory(tenant=other_enabled, name="Victim script")
     attempts = [
         ("get", "/admin/tokens/thirdpartytoken/", {"q": "Victim"}),
@@ -188,16 +177,17 @@ def test_case_11_a_tenant_administrator_gets_nothing_of_b_through_the_admin(admi
 
 
 @override_settings(ACCESSGOV_API_RATE_LIMITS={"default": [(2, 3600)]})
-def test_case_12_rate_limits_and_the_credential_cache_never_cross_tenants(token, other_enabled):
+def test_case_12_rate_limits_and_the_credential_cache_never_cross_tenants(token, other_tenant, other_admin):
+    other_enabled = enable_api(other_tenant, by=other_admin)
     theirs = ThirdPartyTokenFactory(tenant=other_enabled, permissions=["Me.Read"])
-    mine = basic(token.token_id, token.secret)
+    mine = basic_auth(token.token_id, token.secret)
     assert [api_get("Me", mine).status_code for _ in range(3)] == [200, 200, 429]
     # The other tenant's token has its own budget, and its own answer (not our cached one).
-    response = api_get("Me", basic(theirs.token_id, theirs.secret))
+    response = api_get("Me", basic_auth(theirs.token_id, theirs.secret))
     assert response.status_code == 200
     assert response.json()["Data"]["Tenant"]["Name"] == other_enabled.name
     # And our secret does not open their token, warm cache or not.
-    assert api_get("Me", basic(theirs.token_id, token.secret)).status_code == 401
+    assert api_get("Me", basic_auth(theirs.token_id, token.secret)).status_code == 401
 
 
 # Case 13, a key without current policy acceptance: refused server-side.
@@ -224,9 +214,9 @@ def test_case_12_rate_limits_and_the_credential_cache_never_cross_tenants(token,
 #   tests/tokens/test_purge.py (every test), tests/ops/test_faults.py::test_purge_revoked_killed_mid_batch_is_finished_by_the_next_run_deleting_each_token_once
 
 
-def test_case_17_ip_outside_the_cidr_is_403_and_ipv4_mapped_decides_as_ipv4(enabled):
-    token = ThirdPartyTokenFactory(tenant=enabled, allowed_ips=["192.0.2.0/24"])
-    header = basic(token.token_id, token.secret)
+def test_case_17_ip_outside_the_cidr_is_403_and_ipv4_mapped_decides_as_ipv4(enabled_tenant):
+    token = ThirdPartyTokenFactory(tenant=enabled_tenant, allowed_ips=["192.0.2.0/24"])
+    header = basic_auth(token.token_id, token.secret)
     assert api_get("Me", header, REMOTE_ADDR="192.0.2.5").status_code == 200
     assert api_get("Me", header, REMOTE_ADDR="::ffff:192.0.2.5").status_code == 200
     outside = api_get("Me", header, REMOTE_ADDR="198.51.100.5")
@@ -246,7 +236,7 @@ def test_case_17_ip_outside_the_cidr_is_403_and_ipv4_mapped_decides_as_ipv4(enab
         ("::ffff:192.0.2.5", "IPv4-mapped"),
     ],
 )
-def test_case_18_odd_cidr_input_is_rejected_explicitly(admin_client, enabled, entry, says):
+def test_case_18_odd_cidr_input_is_rejected_explicitly(admin_client, enabled_tenant, entry, says):
     from tokens.forms import parse_allowlist
 
     with pytest.raises(Exception) as refused:
@@ -307,7 +297,7 @@ def test_case_32_rotating_client_set_ip_headers_keeps_the_same_bucket(token):
     for number in range(3):
         response = api_get(
             "Me",
-            basic(token.token_id, "wrong"),
+            basic_auth(token.token_id, "wrong"),
             HTTP_X_FORWARDED_FOR=f"203.0.113.{number}",
             HTTP_X_REAL_IP=f"198.51.100.{number}",
             HTTP_TRUE_CLIENT_IP=f"192.0.2.{number}",
@@ -316,7 +306,7 @@ def test_case_32_rotating_client_set_ip_headers_keeps_the_same_bucket(token):
         assert response.status_code == 401
     fresh = api_get(
         "Me",
-        basic(token.token_id, token.secret),
+        basic_auth(token.token_id, token.secret),
         HTTP_X_FORWARDED_FOR="203.0.113.250",
         HTTP_X_REAL_IP="198.51.100.250",
     )
@@ -356,7 +346,7 @@ def test_case_37_a_local_memory_cache_in_production_fails_the_checks():
 #          tests/trusted/test_tab.py::test_revoke_by_get_changes_nothing, ::test_revoke_needs_the_csrf_token
 
 
-def test_case_40_every_console_page_forbids_framing(admin_client, enabled):
+def test_case_40_every_console_page_forbids_framing(admin_client, enabled_tenant):
     for path in ["", "tokens/", "tokens/new/", "webhooks/", "activity/", "trusted-apps/"]:
         response = admin_client.get(CONSOLE + path)
         assert response.status_code == 200, path
@@ -365,8 +355,10 @@ def test_case_40_every_console_page_forbids_framing(admin_client, enabled):
     # The sign-in page: tests/test_project.py::test_every_page_forbids_framing_and_sets_a_content_security_policy
 
 
-def test_case_41_markup_in_an_organization_name_is_escaped(admin_client, enabled):
-    OrganizationFactory(tenant=enabled, name='<script>alert(1)</script><a href="javascript:alert(2)">x</a>')
+def test_case_41_markup_in_an_organization_name_is_escaped(admin_client, enabled_tenant):
+    OrganizationFactory(
+        tenant=enabled_tenant, name='<script>alert(1)</script><a href="javascript:alert(2)">x</a>'
+    )
     response = admin_client.get(CONSOLE + "tokens/new/")
     text = response.content.decode()
     assert "<script>alert(1)</script>" not in text and 'href="javascript:' not in text
@@ -390,7 +382,7 @@ def test_case_41_markup_in_an_organization_name_is_escaped(admin_client, enabled
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]+src=[\"']?(https?:)?//", re.IGNORECASE)
 
 
-def _reveals(admin_client, enabled):
+def _reveals(admin_client, enabled_tenant):
     key = admin_client.post(CONSOLE + "keys/", {"name": "Reveal probe"})
     created = admin_client.post(
         CONSOLE + "tokens/new/",
@@ -400,9 +392,9 @@ def _reveals(admin_client, enabled):
 
 
 def test_case_44_a_reveal_is_no_store_with_a_referrer_policy_no_third_party_script_and_not_in_the_url(
-    admin_client, enabled
+    admin_client, enabled_tenant
 ):
-    for kind, response in _reveals(admin_client, enabled).items():
+    for kind, response in _reveals(admin_client, enabled_tenant).items():
         assert response.status_code == 200, kind  # rendered in the POST's answer, not a redirect to a URL
         assert "no-store" in response["Cache-Control"], kind
         assert response["Referrer-Policy"] in {"no-referrer", "same-origin"}, kind
@@ -412,13 +404,15 @@ def test_case_44_a_reveal_is_no_store_with_a_referrer_policy_no_third_party_scri
         assert "script-src 'self'" in response["Content-Security-Policy"], kind
 
 
-def test_case_45_a_revealed_secret_is_wiped_on_pagehide_and_a_bfcache_restore_reloads(admin_client, enabled):
+def test_case_45_a_revealed_secret_is_wiped_on_pagehide_and_a_bfcache_restore_reloads(
+    admin_client, enabled_tenant
+):
     from django.contrib.staticfiles import finders
 
     script = pathlib.Path(finders.find("js/console.js")).read_text(encoding="utf-8")
     assert re.search(r'addEventListener\("pagehide".*?\[data-secret\].*?remove\(\)', script, re.DOTALL)
     assert re.search(r'addEventListener\("pageshow".*?persisted.*?reload\(\)', script, re.DOTALL)
-    for kind, response in _reveals(admin_client, enabled).items():
+    for kind, response in _reveals(admin_client, enabled_tenant).items():
         text = response.content.decode()
         assert "js/console.js" in text, kind
         # The secret is shown only inside the element the script removes.
@@ -433,8 +427,8 @@ def test_case_45_a_revealed_secret_is_wiped_on_pagehide_and_a_bfcache_restore_re
 #          tests/tokens/test_views.py::test_create_shows_the_token_id_secret_basic_header_and_curl_once (session, audit)
 
 
-def test_case_47_no_second_reveal_of_a_key_or_token_secret(admin_client, enabled):
-    revealed = _reveals(admin_client, enabled)
+def test_case_47_no_second_reveal_of_a_key_or_token_secret(admin_client, enabled_tenant):
+    revealed = _reveals(admin_client, enabled_tenant)
     raw_key = re.search(r"agk_[0-9A-Za-z]{61}", revealed["key"].content.decode()).group(0)
     secret = re.search(r"agts_[0-9A-Za-z]{61}", revealed["token"].content.decode()).group(0)
     token = ThirdPartyToken.objects.get(name="Reveal token")

@@ -9,7 +9,7 @@ import time_machine
 from accessgov.core import keys
 from accessgov.core.credentials import Decision, Refusal
 from accessgov.core.credentials import record_last_use as record_token_use
-from tests.factories import ApiUserFactory, OrganizationFactory, ThirdPartyTokenFactory
+from tests.factories import OrganizationFactory, ThirdPartyTokenFactory
 from tokens.auth import check_token
 from tokens.models import ThirdPartyToken
 
@@ -18,15 +18,10 @@ IP = "192.0.2.5"
 
 
 @pytest.fixture
-def api_user(tenant):
-    return ApiUserFactory(tenant=tenant)
-
-
-@pytest.fixture
-def make_token(tenant, api_user):
+def make_token(enabled_tenant):
     def _make(**overrides):
         fields = {
-            "tenant": tenant,
+            "tenant": enabled_tenant,
             "starts_at": NOW - timedelta(days=1),
             "expires_at": NOW + timedelta(days=30),
             "allowed_ips": ["192.0.2.0/24", "2001:db8::/32"],
@@ -220,8 +215,9 @@ def test_all_organizations_allows_any_organization_id(make_token):
     assert token.organization_scope.ids is None
 
 
-def test_api_access_off_refuses_every_token_of_the_tenant(make_token, api_user):
+def test_api_access_off_refuses_every_token_of_the_tenant(make_token, enabled_tenant):
     token = make_token()
+    api_user = enabled_tenant.api_user
     api_user.is_active = False
     api_user.save()
     assert _check(token).reason == Refusal.API_ACCESS_OFF

@@ -161,7 +161,7 @@ def test_the_worker_loop_sleeps_when_nothing_is_due(tenant, destination, receive
 
 
 def test_send_notification_queues_notify_to_subscribed_enabled_destinations_only(
-    tenant, destination, api_enabled
+    tenant, destination, enabled_tenant
 ):
     from tests.factories import WebhookDestinationFactory
 
