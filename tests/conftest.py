@@ -6,10 +6,14 @@ sent with (`basic_auth`, `bearer_auth`), a live HTTPS server, and a cache emptie
 """
 
 import base64
+import os
+import re
 import ssl
+from itertools import batched
 
 import pytest
 import trustme
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connections
@@ -29,6 +33,13 @@ from tests.factories import (
 )
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}
+
+# The Redis that tests of Redis-only code use whatever the suite's own cache is (the limiter's
+# scripts, the credential cache): this run's REDIS_URL when it has one, so a run stays in the
+# database number it was given.
+TEST_REDIS_URL = (
+    os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+)
 
 
 # --- Credentials on the wire -------------------------------------------------------------------
@@ -51,22 +62,43 @@ def bearer_auth(credential: str) -> str:
 # --- The cache between tests -------------------------------------------------------------------
 
 
+def delete_redis_keys(cache: RedisCache, prefix: str) -> None:
+    """Delete the keys of CACHE's Redis that belong to PREFIX ("PREFIX:..."), and nothing else.
+
+    Other test runs, and whatever else uses that Redis database, keep their keys: FLUSHDB would
+    empty theirs too. Django's keys ("PREFIX:1:name") and the limiter's ("PREFIX:api:...") both
+    start with the prefix and a colon.
+    """
+    if not prefix:
+        raise ValueError("refusing to delete the keys of an empty prefix: that is every key")
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + ":*"  # the prefix matched literally
+    client = cache._cache.get_client(None, write=True)
+    for keys in batched(client.scan_iter(match=pattern, count=1000), 500):
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache(request):
-    """Start every test with no rate-limit counters left by another.
+    """Start every test with no rate-limit counters or cached credentials left by another.
 
-    The embedded default keeps the cache in the database, so it is only reachable (and only
-    needs clearing) in tests that use the database.
+    With Redis, only this run's keys go: the test settings give them the prefix
+    accessgov-test-<pid>. The embedded default keeps the cache in the database, so it is only
+    reachable (and only needs clearing) in tests that use the database.
     """
     credentials.clear()
     cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        prefix = settings.CACHES["default"]["KEY_PREFIX"]
+        delete_redis_keys(cache, prefix)
+        yield
+        delete_redis_keys(cache, prefix)
+        return
     uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames)
-    if not isinstance(cache, RedisCache) and not uses_db:
+    if not uses_db:
         yield
         return
-    if not isinstance(cache, RedisCache):
-        names = set(request.fixturenames)
-        request.getfixturevalue("transactional_db" if names & {"transactional_db", "live_server"} else "db")
+    names = set(request.fixturenames)
+    request.getfixturevalue("transactional_db" if names & {"transactional_db", "live_server"} else "db")
     cache.clear()
     yield
     cache.clear()

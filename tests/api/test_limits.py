@@ -11,12 +11,11 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from accessgov.api import limits
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.conftest import TEST_REDIS_URL
 
 
 def redis_limiter() -> limits.RedisLimiter:
-    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": f"limits-test-{uuid.uuid4().hex}"})
+    cache = RedisCache(TEST_REDIS_URL, {"KEY_PREFIX": f"limits-test-{uuid.uuid4().hex}"})
     try:
         cache._cache.get_client(None, write=True).ping()
     except Exception:  # noqa: BLE001

@@ -8,6 +8,7 @@ from django.test import Client, override_settings
 
 from accessgov.api import cache as credentials
 from tests.api.conftest import ALL_READ
+from tests.conftest import TEST_REDIS_URL, delete_redis_keys
 from tests.factories import ThirdPartyTokenFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,12 +135,12 @@ def test_a_blocked_ipv6_client_cannot_escape_by_rotating_inside_its_64(client_, 
 @pytest.fixture
 def redis_cache(settings):
     """Run the test with the Redis cache (the credential cache exists only there)."""
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    prefix = f"edges-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": f"edges-{uuid.uuid4().hex}",
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
         }
     }
     from django.core.cache import caches
@@ -153,6 +154,8 @@ def redis_cache(settings):
     credentials.clear()
     yield
     credentials.clear()
+    # The suite's own cleanup knows only the run's prefix; this one is the test's.
+    delete_redis_keys(caches["default"], prefix)
 
 
 def test_a_warm_request_makes_no_sql_query(client_, token, redis_cache, django_assert_num_queries):
