@@ -64,7 +64,7 @@ def test_case_01_missing_or_garbled_authorization_is_401_with_www_authenticate_a
 
 
 # Case 2, unknown ID vs wrong secret: same status, body and hashing work.
-#   tests/api/test_api_over_tls.py::test_an_unknown_token_and_a_wrong_secret_get_the_same_answer
+#   tests/api/test_gate.py::test_an_unknown_token_and_a_wrong_secret_get_the_same_answer
 #   tests/tokens/test_auth.py::test_unknown_id_and_wrong_secret_do_the_same_hashing_work
 
 
@@ -104,11 +104,11 @@ def test_case_05_key_in_query_string_is_ignored_and_never_logged(enabled_tenant,
 
 
 # Case 6, a 1 MB Authorization header: 400 before hashing.
-#   tests/api/test_api_over_tls.py::test_an_oversized_authorization_header_is_refused_before_hashing
+#   tests/api/test_gate.py::test_an_oversized_authorization_header_is_refused_before_hashing
 #   tests/tokens/test_auth.py::test_an_oversized_secret_is_cut_before_hashing
 
 # Case 7, the console's session cookie on the API: not a credential.
-#   tests/api/test_api_over_tls.py::test_a_console_session_cookie_is_not_a_credential
+#   tests/api/test_gate.py::test_a_console_session_cookie_is_not_a_credential
 
 # --- Tenant isolation ----------------------------------------------------------------------------
 
@@ -202,13 +202,13 @@ def test_case_12_rate_limits_and_the_credential_cache_never_cross_tenants(token,
 #   tests/tokens/test_auth.py::test_a_token_is_not_yet_valid_before_its_start_second
 #   tests/tokens/test_auth.py::test_a_token_is_expired_from_its_expiry_second_on
 #   tests/tokens/test_status.py::test_status_at_the_start_and_expiry_boundaries
-#   tests/api/test_api_over_tls.py::test_a_token_before_its_start_date_and_after_its_expiry_is_refused
+#   tests/api/test_gate.py::test_a_token_before_its_start_date_and_after_its_expiry_is_refused
 #   tests/tokens/test_views.py::test_an_expired_token_can_be_edited_without_moving_its_past_expiry
 
 # Case 15, a revoked token 1 s after revoke: 401.
 #   tests/tokens/test_auth.py::test_a_revoked_token_is_refused_one_second_after_revocation
-#   tests/api/test_api_over_tls.py::test_a_revoked_token_stops_at_once
-#   tests/api/test_middleware.py::test_a_cached_token_is_dropped_at_once_when_it_is_revoked_edited_or_access_is_switched_off
+#   tests/api/test_gate.py::test_a_revoked_token_stops_at_once
+#   tests/api/test_cache.py::test_a_cached_token_is_dropped_at_once_when_it_is_revoked_edited_or_access_is_switched_off
 
 # Case 16, purge: only revoked > 30 days, idempotent, dry run, audit kept.
 #   tests/tokens/test_purge.py (every test), tests/ops/test_faults.py::test_purge_revoked_killed_mid_batch_is_finished_by_the_next_run_deleting_each_token_once
@@ -262,7 +262,7 @@ def test_case_18_odd_cidr_input_is_rejected_explicitly(admin_client, enabled_ten
 #   tests/api/test_middleware.py::test_head_gets_the_same_decision_as_get
 
 # Case 20, an org-scoped token filtering for another org: empty or 404.
-#   tests/api/test_api_over_tls.py::test_organizations_are_filtered_by_the_tokens_scope_and_another_is_not_found
+#   tests/api/test_routers.py::test_organizations_are_filtered_by_the_tokens_scope_and_another_is_not_found
 #   tests/trusted/test_api.py::test_organizations_are_those_granted_and_another_is_not_found
 
 # --- Domain/URL validation -----------------------------------------------------------------------
@@ -333,7 +333,7 @@ def test_case_37_a_local_memory_cache_in_production_fails_the_checks():
 
 
 # Case 38, a blocked IP with a valid token: 429 until expiry.
-#   tests/api/test_api_over_tls.py::test_after_repeated_failures_the_ip_is_blocked_even_with_a_valid_token
+#   tests/api/test_gate.py::test_after_repeated_failures_the_ip_is_blocked_even_with_a_valid_token
 #   tests/api/test_limits.py::test_a_new_window_starts_afresh (the block's end; limits.py counts in Redis/DB time)
 
 # --- Console -------------------------------------------------------------------------------------
