@@ -32,6 +32,7 @@ def test_me_answers_a_token_in_pascal_case_with_limit_headers(http, token, tenan
     "forged", [{}, {"X-Forwarded-Proto": "https"}], ids=["plain", "forged-x-forwarded-proto"]
 )
 def test_plain_http_is_refused_with_403_before_credentials_and_never_redirected(live_server, token, forged):
+    """Attack catalogue case 4: plain HTTP or a forged X-Forwarded-Proto is refused."""
     response = httpx.get(
         f"{live_server.url}/api/v1/Me",
         headers={"Authorization": basic_auth(token.token_id, token.secret), **forged},

@@ -51,6 +51,7 @@ def test_a_warm_request_makes_no_sql_query(api, token, redis_cache, django_asser
 def test_a_cached_token_is_dropped_at_once_when_it_is_revoked_edited_or_access_is_switched_off(
     api, enabled_tenant, admin_user, redis_cache, policy
 ):
+    """Attack catalogue case 15: a revoked token stops at once."""
     token = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=ALL_READ)
     auth = basic_auth(token.token_id, token.secret)
     assert api.get("Organizations", auth).status_code == 200

@@ -38,6 +38,7 @@ def test_using_a_token_records_when_and_from_where_it_was_last_used(api, token):
 
 
 def test_an_unknown_token_and_a_wrong_secret_get_the_same_answer(api, token):
+    """Attack catalogue case 2: unknown ID and wrong secret look the same."""
     unknown = api.get("Me", basic_auth("agt_000000000999", token.secret))
     wrong = api.get(
         "Me", basic_auth(token.token_id, token.secret[:-1] + ("A" if token.secret[-1] != "A" else "B"))
@@ -60,6 +61,7 @@ def test_an_unknown_token_and_a_wrong_secret_get_the_same_answer(api, token):
     ],
 )
 def test_missing_or_garbled_credentials_get_401_with_www_authenticate(api, enabled_tenant, header):
+    """Attack catalogue case 1: a missing or garbled Authorization gets 401."""
     response = api.get("Me", header if header else None)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
@@ -72,23 +74,27 @@ def test_missing_or_garbled_credentials_get_401_with_www_authenticate(api, enabl
 
 
 def test_a_secret_with_a_trailing_newline_is_not_normalised(api, token):
+    """Attack catalogue case 3: a secret is never normalised."""
     assert api.get("Me", basic_auth(token.token_id, token.secret + "\n")).status_code == 401
     assert api.get("Me", basic_auth(token.token_id, token.secret + " ")).status_code == 401
 
 
 def test_an_oversized_authorization_header_is_refused_before_hashing(api, token):
+    """Attack catalogue case 6: an oversized secret is refused before hashing."""
     response = api.get("Me", "Basic " + "A" * 5000)
     assert response.status_code == 400
     assert error_of(response) == (400, "authorization_too_long")
 
 
 def test_a_revoked_token_stops_at_once(api, token, admin_user):
+    """Attack catalogue case 15: a revoked token stops at once."""
     assert api.get("Me", basic_auth(token.token_id, token.secret)).status_code == 200
     token.revoke(by=admin_user, now=timezone.now())
     assert error_of(api.get("Me", basic_auth(token.token_id, token.secret))) == (401, "token_revoked")
 
 
 def test_a_token_before_its_start_date_and_after_its_expiry_is_refused(api, enabled_tenant):
+    """Attack catalogue case 14: a token is refused before its start and from its expiry."""
     scheduled = ThirdPartyTokenFactory(tenant=enabled_tenant, scheduled=True)
     expired = ThirdPartyTokenFactory(tenant=enabled_tenant, expired=True)
     assert error_of(api.get("Me", basic_auth(scheduled.token_id, scheduled.secret))) == (
@@ -99,6 +105,7 @@ def test_a_token_before_its_start_date_and_after_its_expiry_is_refused(api, enab
 
 
 def test_a_token_from_an_ip_outside_its_allowlist_gets_403(api, enabled_tenant):
+    """Attack catalogue case 17: an address outside the allowlist is refused."""
     outside = ThirdPartyTokenFactory(tenant=enabled_tenant, allowed_ips=["192.0.2.0/24"])
     inside = ThirdPartyTokenFactory(tenant=enabled_tenant, allowed_ips=["127.0.0.0/8"])
     assert error_of(api.get("Me", basic_auth(outside.token_id, outside.secret))) == (403, "ip_not_allowed")
@@ -127,12 +134,14 @@ def test_a_deleted_api_key_stops_at_once(api, api_key, admin_user):
 
 
 def test_a_console_session_cookie_is_not_a_credential(api, admin_client, enabled_tenant):
+    """Attack catalogue case 7: a session cookie is not an API credential."""
     session_cookie = admin_client.cookies["sessionid"].value
     response = api.get("Me", headers={"Cookie": f"sessionid={session_cookie}"})
     assert error_of(response) == (401, "missing_credentials")
 
 
 def test_a_key_in_the_query_string_is_ignored(api, api_key):
+    """Attack catalogue case 5: a key in the query string is ignored."""
     response = api.get("Me", params={"api_key": api_key.raw})
     assert error_of(response) == (401, "missing_credentials")
 
@@ -161,6 +170,7 @@ def _exhaust_the_limits(api, authorization: str):
 
 @override_settings(ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60)])
 def test_after_repeated_failures_the_ip_is_blocked_even_with_a_valid_token(api, token):
+    """Attack catalogue case 38: a blocked address is refused even with a valid credential."""
     valid = basic_auth(token.token_id, token.secret)
     for _ in range(2):
         assert api.get("Me", basic_auth(token.token_id, "wrong")).status_code == 401

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_client_forged_x_forwarded_proto_is_not_https_without_a_trusted_proxy(client, token):
+    """Attack catalogue case 4: plain HTTP or a forged X-Forwarded-Proto is refused."""
     response = client.get(
         "/api/v1/Me",
         HTTP_X_FORWARDED_PROTO="https",
@@ -34,6 +35,7 @@ def test_behind_a_trusted_tls_proxy_its_header_is_believed(client, token):
 
 
 def test_a_foreign_host_header_gets_400_in_the_envelope(client, token):
+    """Attack catalogue case 43: a foreign Host header gets 400."""
     response = client.get(
         "/api/v1/Me",
         secure=True,
@@ -46,6 +48,7 @@ def test_a_foreign_host_header_gets_400_in_the_envelope(client, token):
 
 @override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
 def test_with_trusted_proxies_listed_only_they_may_say_the_request_was_https(client, token, monkeypatch):
+    """Attack catalogue case 4: only a trusted proxy may say the request was HTTPS."""
     from accessgov.core import clientip
 
     monkeypatch.setenv("ACCESSGOV_TRUSTED_PROXIES", "10.0.0.2")
@@ -80,6 +83,7 @@ def test_with_trusted_proxies_listed_only_they_may_say_the_request_was_https(cli
     ],
 )
 def test_path_tricks_do_not_reach_another_endpoint(client, enabled_tenant, path):
+    """Attack catalogue case 19: path and method tricks get the canonical decision."""
     me_only = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["Me.Read"])
     response = client.get(path, secure=True, HTTP_AUTHORIZATION=basic_auth(me_only.token_id, me_only.secret))
     assert response.status_code in {403, 404}
@@ -87,6 +91,7 @@ def test_path_tricks_do_not_reach_another_endpoint(client, enabled_tenant, path)
 
 
 def test_method_override_headers_are_ignored(client, token):
+    """Attack catalogue case 19: path and method tricks get the canonical decision."""
     response = client.get(
         "/api/v1/Notify",
         secure=True,
@@ -98,6 +103,7 @@ def test_method_override_headers_are_ignored(client, token):
 
 
 def test_head_gets_the_same_decision_as_get(client, enabled_tenant):
+    """Attack catalogue case 19: path and method tricks get the canonical decision."""
     me_only = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["Me.Read"])
     assert client.head(
         "/api/v1/Organizations", secure=True, HTTP_AUTHORIZATION=basic_auth(me_only.token_id, me_only.secret)
@@ -110,6 +116,7 @@ def test_head_gets_the_same_decision_as_get(client, enabled_tenant):
 
 @override_settings(ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60)])
 def test_rotating_x_forwarded_for_does_not_buy_a_fresh_budget(client, token):
+    """Attack catalogue case 32: client-set forwarding headers buy no fresh bucket."""
     for index in range(3):
         client.get(
             "/api/v1/Me", secure=True, HTTP_X_FORWARDED_FOR=f"198.51.100.{index}", REMOTE_ADDR="192.0.2.50"
@@ -133,6 +140,7 @@ def test_rotating_x_forwarded_for_does_not_buy_a_fresh_budget(client, token):
 
 @override_settings(ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60)])
 def test_a_blocked_ipv6_client_cannot_escape_by_rotating_inside_its_64(client, token):
+    """Attack catalogue case 33: one IPv6 /64 is one bucket."""
     for suffix in range(3):
         client.get("/api/v1/Me", secure=True, REMOTE_ADDR=f"2001:db8:5:6::{suffix + 1}")
     assert (

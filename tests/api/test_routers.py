@@ -16,6 +16,7 @@ from tests.factories import OrganizationFactory, ThirdPartyTokenFactory, UserFac
 def test_organizations_are_filtered_by_the_tokens_scope_and_another_is_not_found(
     api, enabled_tenant, contoso, fabrikam, other_tenant
 ):
+    """Attack catalogue case 20: an organization-scoped credential sees only its organizations."""
     scoped = ThirdPartyTokenFactory(
         tenant=enabled_tenant,
         permissions=["Organizations.Read"],
@@ -33,6 +34,7 @@ def test_organizations_are_filtered_by_the_tokens_scope_and_another_is_not_found
 
 
 def test_another_tenants_credential_never_sees_this_tenants_rows(api, enabled_tenant, contoso, other_tenant):
+    """Attack catalogue case 8: another tenant's rows are not found."""
     enable_api(other_tenant, by=UserFactory())
     rival_token = ThirdPartyTokenFactory(
         tenant=other_tenant,

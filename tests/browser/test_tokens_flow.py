@@ -1,4 +1,7 @@
-"""An administrator creates a restricted token, copies its secret, revokes it and reinstates it."""
+"""An administrator creates a restricted token, copies its secret, revokes it and reinstates it.
+
+Attack catalogue case 45: a revealed secret is gone after reload, back and forward.
+"""
 
 import re
 from datetime import timedelta

@@ -4,6 +4,7 @@ from accessgov.core import clientip
 
 
 def test_the_client_ip_comes_from_x_forwarded_for_only_through_a_trusted_proxy(rf, monkeypatch):
+    """Attack catalogue case 32: client-set forwarding headers buy no fresh bucket."""
     monkeypatch.setenv("ACCESSGOV_TRUSTED_PROXIES", "10.0.0.0/24")
     clientip.trusted_proxies.cache_clear()
     try:

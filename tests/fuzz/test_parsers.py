@@ -118,6 +118,7 @@ def _labels(host: str) -> list[str]:
 @example(raw="a.b.example.com")
 @example(raw="еxample.com")
 def test_example_com_allows_only_itself_and_its_wildcard_only_strict_subdomains(raw):
+    """Attack catalogue case 22: look-alike hosts never match."""
     try:
         host = normalise_host(raw)
     except InvalidDomain:
@@ -172,6 +173,7 @@ url_input = st.one_of(
 @example(raw="https://evil.com#@example.com/", any_port=False)
 @example(raw="https://hooks.example.com:٤٤٣/", any_port=True)
 def test_destination_urls_refuse_only_with_invalid_url_and_rebuild_to_a_fixed_point(raw, any_port):
+    """Attack catalogue case 24: userinfo, backslashes and control characters are refused."""
     try:
         parsed = parse_destination_url(raw, allow_any_port=any_port)
     except InvalidUrl:
@@ -253,6 +255,7 @@ def test_a_token_decides_any_client_ip_without_raising(client_ip, lines):
 @FUZZ
 @given(address=st.ip_addresses(v=4), prefix=st.integers(1, 32))
 def test_an_ipv4_mapped_client_gets_the_ipv4_decision(address, prefix):
+    """Attack catalogue case 17: an address outside the allowlist is refused."""
     network = str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
     token = ThirdPartyToken(allowed_ips=parse_allowlist(network))
     mapped = f"::ffff:{address}"
@@ -440,6 +443,7 @@ def test_parse_authorization_refuses_only_with_credential_error(header):
 @FUZZ
 @given(user=credential_text, secret=credential_text)
 def test_basic_credentials_come_back_exactly_as_sent(user, secret):
+    """Attack catalogue case 3: a secret is never normalised."""
     assume(user and ":" not in user and secret)
     header = basic_auth(user, secret)
     assume(len(header) <= MAX_AUTHORIZATION_LENGTH)

@@ -170,6 +170,7 @@ def _pg_up(postgres) -> bool:
 def test_redis_stopped_limits_fail_open_revocations_still_apply_and_the_console_works(
     database, redis, tmp_path
 ):
+    """Attack catalogue case 37: with Redis down the limits fail open."""
     env = _env(database, redis, ACCESSGOV_API_DEFAULT_RATE="3/3600", ACCESSGOV_API_FAILURE_TIERS="3/60/60")
     seeded = _seed(env)
     server = AppServer(env=env, log_path=tmp_path / "app.log").start()
@@ -222,6 +223,7 @@ def test_redis_stopped_limits_fail_open_revocations_still_apply_and_the_console_
 
 
 def test_purge_revoked_killed_mid_batch_is_finished_by_the_next_run_deleting_each_token_once(database):
+    """Attack catalogue case 16: purge deletes only tokens revoked over 30 days ago."""
     env = _env(database, None)
     seeded = _seed(env, revoked=12000)
     total = _rows(database, "SELECT count(*) FROM tokens_thirdpartytoken WHERE revoked_at IS NOT NULL")

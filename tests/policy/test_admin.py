@@ -10,6 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_key_change_page_shows_the_prefix_and_never_the_digest(staff_client, tenant):
+    """Attack catalogue case 49: the admin never shows a digest or secret."""
     api_key = ApiKeyFactory(tenant=tenant, name="PSA sync")
     page = staff_client.get(f"/admin/accessgov/apikey/{api_key.pk}/change/")
     assert page.status_code == 200
@@ -21,6 +22,7 @@ def test_the_key_change_page_shows_the_prefix_and_never_the_digest(staff_client,
 
 
 def test_searching_keys_by_digest_finds_nothing(staff_client, tenant):
+    """Attack catalogue case 49: the admin never shows a digest or secret."""
     api_key = ApiKeyFactory(tenant=tenant)
     listing = staff_client.get("/admin/accessgov/apikey/", {"q": api_key.digest[:20]})
     assert "0 API keys" in listing.text or api_key.prefix not in listing.text

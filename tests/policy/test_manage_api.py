@@ -56,6 +56,7 @@ def test_agreeing_without_ticking_the_box_changes_nothing(admin_client, policy):
 
 
 def test_agreeing_to_a_version_replaced_meanwhile_is_refused(admin_client, policy):
+    """Attack catalogue case 13: nothing is issued before the API Policy is agreed."""
     from django.utils import timezone
 
     PolicyVersionFactory(version="2.0", published_at=timezone.now())
@@ -104,6 +105,7 @@ def test_with_htmx_show_api_key_answers_with_the_keys_fragment_only(admin_client
 
 
 def test_show_api_key_is_post_only(admin_client, enabled_tenant):
+    """Attack catalogue case 39: no state change by GET or without the CSRF token."""
     assert admin_client.get(URL + "keys/").status_code == 405
     assert not ApiKey.objects.exists()
 
@@ -140,6 +142,7 @@ def test_a_second_show_api_key_with_the_same_name_is_refused_without_a_second_ke
 
 
 def test_keys_cannot_be_created_before_the_policy_is_agreed(admin_client, tenant):
+    """Attack catalogue case 13: nothing is issued before the API Policy is agreed."""
     response = admin_client.post(URL + "keys/", {"name": "PSA sync"})
     assert response.status_code == 400
     assert "Agree to the API Policy before creating API keys." in response.text
@@ -235,6 +238,7 @@ def test_a_technician_gets_403_with_a_page_that_says_why(tech_client, tenant, en
 def test_another_tenants_admin_gets_404_as_if_the_tenant_did_not_exist(
     other_admin_client, tenant, enabled_tenant, method, path
 ):
+    """Attack catalogue case 8: another tenant's rows are not found."""
     response = getattr(other_admin_client, method)(URL + path, {"agree": "on", "version": "1.0", "name": "x"})
     assert response.status_code == 404
     missing = getattr(other_admin_client, method)("/t/no-such-tenant/settings/api/" + path)
@@ -247,6 +251,7 @@ def test_another_tenants_admin_gets_404_as_if_the_tenant_did_not_exist(
 def test_another_tenants_admin_cannot_delete_a_key_by_id(
     other_admin_client, tenant, other_tenant, enabled_tenant
 ):
+    """Attack catalogue case 8: another tenant's rows are not found."""
     api_key = ApiKeyFactory(tenant=tenant)
     assert other_admin_client.post(f"{URL}keys/{api_key.pk}/delete/", {"confirm": "on"}).status_code == 404
     # Even through the attacker's own tenant URL, the key of another tenant is not found.
@@ -256,6 +261,7 @@ def test_another_tenants_admin_cannot_delete_a_key_by_id(
 
 
 def test_a_forged_post_without_a_csrf_token_is_refused(admin_user, enabled_tenant):
+    """Attack catalogue case 39: no state change by GET or without the CSRF token."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
     response = client.post(URL + "keys/", {"name": "PSA sync"})

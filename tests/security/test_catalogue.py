@@ -1,8 +1,11 @@
-"""The attack catalogue of ../shared/SECURITY.md, case by case.
+"""The attack catalogue, case by case: the fifty attacks accessgov must withstand, numbered 1 to 50.
 
-Where an existing test already proves a case exactly, the case names it (file::test) instead of
-repeating it; the tests below are the cases, or the parts of cases, that nothing proved yet. Every
-one of them fails if the defence it names is taken away.
+This file is the catalogue's index in the repository. Where an existing test already proves a case
+exactly, the case names it (path::test) instead of repeating it, and that test says "Attack
+catalogue case N" in its name or docstring; the tests below are the cases, or the parts of cases,
+that nothing proved yet. Every one of them fails if the defence it names is taken away. The last
+tests check the index itself: every case answered, every pointer naming a test that exists and
+says its case.
 """
 
 import base64
@@ -61,6 +64,8 @@ def test_case_01_missing_or_garbled_authorization_is_401_with_www_authenticate_a
     # Seven failures: the IP is blocked, a valid token included.
     blocked = api_get("Me", basic_auth(token.token_id, token.secret))
     assert blocked.status_code == 429 and blocked.json()["Error"]["Code"] == "ip_blocked"
+    # Each refusal's error code:
+    #   tests/api/test_gate.py::test_missing_or_garbled_credentials_get_401_with_www_authenticate
 
 
 # Case 2, unknown ID vs wrong secret: same status, body and hashing work.
@@ -78,11 +83,14 @@ def test_case_03_a_secret_with_a_trailing_space_newline_or_look_alike_is_401(tok
     lookalike = token.secret[:-1] + {"a": "а", "e": "е", "o": "о"}.get(token.secret[-1], "а")
     assert api_get("Me", basic_auth(token.token_id, lookalike)).status_code == 401
     # Also covered without HTTP: tests/fuzz/test_parsers.py::test_basic_credentials_come_back_exactly_as_sent
+    #   tests/tokens/test_auth.py::test_a_wrong_secret_is_refused_without_normalising_it
+    # Through the gate: tests/api/test_gate.py::test_a_secret_with_a_trailing_newline_is_not_normalised
 
 
 # Case 4, plain http or a forged X-Forwarded-Proto: refused, never redirected.
 #   tests/api/test_api_over_tls.py::test_plain_http_is_refused_with_403_before_credentials_and_never_redirected
 #   tests/api/test_middleware.py::test_a_client_forged_x_forwarded_proto_is_not_https_without_a_trusted_proxy
+#   tests/api/test_middleware.py::test_with_trusted_proxies_listed_only_they_may_say_the_request_was_https
 
 
 def test_case_05_key_in_query_string_is_ignored_and_never_logged(enabled_tenant, admin_user, caplog):
@@ -101,6 +109,7 @@ def test_case_05_key_in_query_string_is_ignored_and_never_logged(enabled_tenant,
     assert "Unauthorized: /api/v1/Me" in logged, "the 401 was expected to be logged (without the key)"
     assert raw not in logged and keys.visible_prefix(raw, keys.API_KEY_PREFIX) not in logged
     assert "handlers" in settings.LOGGING and set(settings.LOGGING["handlers"]) == {"console"}
+    # An API key alone in the query string: tests/api/test_gate.py::test_a_key_in_the_query_string_is_ignored
 
 
 # Case 6, a 1 MB Authorization header: 400 before hashing.
@@ -116,6 +125,10 @@ def test_case_05_key_in_query_string_is_ignored_and_never_logged(enabled_tenant,
 #   tests/security/test_tenant_isolation_walk.py (all three tests)
 #   tests/tokens/test_views.py::test_another_tenants_admin_gets_404_on_every_tokens_url
 #   tests/webhooks/test_views.py::test_case_8_another_tenants_admin_gets_404_on_every_webhooks_url
+#   tests/policy/test_manage_api.py::test_another_tenants_admin_gets_404_as_if_the_tenant_did_not_exist
+#   tests/policy/test_manage_api.py::test_another_tenants_admin_cannot_delete_a_key_by_id
+#   tests/trusted/test_consent.py::test_consent_for_another_tenant_is_not_found
+#   tests/api/test_routers.py::test_another_tenants_credential_never_sees_this_tenants_rows
 
 
 def test_case_09_post_with_extra_tenant_id_or_partner_id_is_ignored(
@@ -223,6 +236,8 @@ def test_case_17_ip_outside_the_cidr_is_403_and_ipv4_mapped_decides_as_ipv4(enab
     assert outside.status_code == 403 and outside.json()["Error"]["Code"] == "ip_not_allowed"
     assert api_get("Me", header, REMOTE_ADDR="::ffff:198.51.100.5").status_code == 403
     # Parser level: tests/fuzz/test_parsers.py::test_an_ipv4_mapped_client_gets_the_ipv4_decision
+    # Credential level: tests/tokens/test_auth.py::test_the_ip_allowlist_decides_by_address
+    # Through the gate: tests/api/test_gate.py::test_a_token_from_an_ip_outside_its_allowlist_gets_403
 
 
 @pytest.mark.parametrize(
@@ -312,6 +327,8 @@ def test_case_32_rotating_client_set_ip_headers_keeps_the_same_bucket(token):
     )
     assert fresh.status_code == 429 and fresh.json()["Error"]["Code"] == "ip_blocked"
     # X-Forwarded-For alone: tests/api/test_middleware.py::test_rotating_x_forwarded_for_does_not_buy_a_fresh_budget
+    # The client IP itself:
+    #   tests/core/test_clientip.py::test_the_client_ip_comes_from_x_forwarded_for_only_through_a_trusted_proxy
 
 
 # Case 33: tests/api/test_middleware.py::test_a_blocked_ipv6_client_cannot_escape_by_rotating_inside_its_64
@@ -461,7 +478,57 @@ def test_case_47_no_second_reveal_of_a_key_or_token_secret(admin_client, enabled
 
 
 def test_the_catalogue_has_fifty_cases_and_each_is_answered_here():
-    """Each case of SECURITY.md has a test or a comment in this file (a new case must be added)."""
+    """Each of the fifty cases has a test or a comment in this file (a new case must be added here)."""
     here = pathlib.Path(__file__).read_text()
     for number in range(1, 51):
         assert re.search(rf"(test_case_{number:02d}_|# Case {number}[ ,:(])", here), number
+
+
+POINTER = re.compile(r"(tests/[\w/]+\.py)((?:::\w+)?)((?:,\s*::\w+)*)")
+CASE_IN_DOCSTRING = re.compile(r"Attack catalogue cases? ([\d, and]+)")
+
+
+def _pointers() -> list[tuple[int, str, str | None]]:
+    """Return (case, path, test name or None for a whole file) for every pointer in this file.
+
+    A pointer belongs to the case whose comment ("# Case N") or test (test_case_NN_...) it is in.
+    """
+    pointers, case = [], None
+    for line in pathlib.Path(__file__).read_text().splitlines():
+        opening = re.match(r"# Case (\d+)", line) or re.match(r"def test_case_(\d+)_", line)
+        if opening:
+            case = int(opening.group(1))
+        elif line.startswith("# ---") or (line[:1].isalpha() and not line.startswith("def test_case_")):
+            case = None
+        for path, first, more in POINTER.findall(line):
+            names = ([first[2:]] if first else []) + re.findall(r"::(\w+)", more)
+            pointers.extend((case, path, name) for name in names or [None])
+    return pointers
+
+
+def _cases_said(name: str, docstring: str | None) -> set[int]:
+    said = {int(number) for number in re.findall(r"(?:^|_)case_(\d+)_", name)}
+    for numbers in CASE_IN_DOCSTRING.findall(docstring or ""):
+        said |= {int(number) for number in re.findall(r"\d+", numbers)}
+    return said
+
+
+def test_every_pointer_names_a_test_that_exists_and_says_its_case():
+    """A test moved, renamed or deleted leaves a pointer here that this test refuses."""
+    import ast
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    pointers = _pointers()
+    assert len(pointers) > 80, "the pointers were not found: has their format changed?"
+    for case, path, name in pointers:
+        assert case is not None, f"{path}::{name} is not under a case"
+        assert (root / path).is_file(), f"case {case}: {path} does not exist"
+        module = ast.parse((root / path).read_text())
+        if name is None:
+            # A whole file answers the case: its docstring says so.
+            assert case in _cases_said("", ast.get_docstring(module)), f"case {case}: {path} does not say it"
+            continue
+        tests = {node.name: node for node in module.body if isinstance(node, ast.FunctionDef)}
+        assert name in tests, f"case {case}: {path}::{name} does not exist"
+        said = _cases_said(name, ast.get_docstring(tests[name]))
+        assert case in said, f"{path}::{name} does not say it answers attack catalogue case {case}"

@@ -12,6 +12,8 @@ credentials of another tenant (token with every permission, API key, trusted app
 token) get 404 for the victim's ids, and no answer of any operation carries the victim's data.
 Positive controls (the victim's own administrator and token do reach the same URLs) prove the URLs
 are filled correctly, so a 404 here means isolation, not a bad URL.
+
+Attack catalogue case 8: another tenant's rows are not found.
 """
 
 import re
@@ -212,6 +214,7 @@ def test_every_route_is_public_a_tenant_console_url_or_an_api_operation():
 def test_another_tenants_administrator_gets_404_on_every_console_url(
     victim, admin_client, enabled_tenant, other_admin
 ):
+    """Attack catalogue case 8: on every console URL, by every id of the victim."""
     before = snapshot(victim)
     walked = 0
     for route in every_route():
@@ -303,6 +306,7 @@ def _call(method: str, url: str, authorization: str | None, query: dict | None =
 def test_another_tenants_credentials_never_reach_the_victims_data_on_any_api_operation(
     victim, attacker_credentials
 ):
+    """Attack catalogue case 8: on every API operation, with each kind of credential."""
     operations = _api_operations()
     assert {"api/v1/Me", "api/v1/Organizations/<int:organization_id>", "api/v1/Notify"} <= set(operations)
     before = snapshot(victim)

@@ -12,4 +12,5 @@ def test_tenants_are_searchable_by_partner_id(staff_client, tenant, other_tenant
 
 
 def test_tenant_members_without_staff_status_cannot_open_the_admin(admin_client):
+    """Attack catalogue case 48: the admin is for the operator's staff only."""
     assert admin_client.get("/admin/").status_code == 302

@@ -28,6 +28,7 @@ def test_the_status_filter_uses_the_token_rules(staff_client, tenant):
 
 
 def test_no_secret_or_digest_is_shown_or_editable(staff_client, tenant):
+    """Attack catalogue case 49: the admin never shows a digest or secret."""
     token = ThirdPartyTokenFactory(tenant=tenant)
     for url in [CHANGELIST, f"{CHANGELIST}{token.pk}/change/"]:
         body = staff_client.get(url).content.decode()

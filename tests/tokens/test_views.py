@@ -42,6 +42,7 @@ def _secret_in(response) -> str:
 
 
 def test_create_shows_the_token_id_secret_basic_header_and_curl_once(admin_client, enabled_tenant):
+    """Attack catalogue case 46: a revealed secret is kept nowhere else."""
     response = admin_client.post(tokens_url(rest="new/"), _valid_form())
     assert response.status_code == 200
     token = ThirdPartyToken.objects.get(name="PSA sync")
@@ -89,7 +90,9 @@ def test_create_saves_the_normalised_terms(admin_client, enabled_tenant, organiz
     assert token.starts_at.isoformat() == "2030-01-02T03:04:00+00:00"
 
 
-def test_the_create_page_has_the_issues_labels(admin_client, enabled_tenant, organizations):
+def test_the_create_page_has_its_section_button_and_preset_labels(
+    admin_client, enabled_tenant, organizations
+):
     body = admin_client.get(tokens_url(rest="new/")).content.decode()
     for label in ["Create Token", "Details", "Authorization", "Edit Permissions", "Read-only", ">Create<"]:
         assert label in body
@@ -117,6 +120,7 @@ def test_the_read_only_preset_works_without_javascript_and_creates_nothing(admin
 
 
 def test_creating_is_refused_until_the_api_policy_is_agreed(admin_client, tenant):
+    """Attack catalogue case 13: nothing is issued before the API Policy is agreed."""
     response = admin_client.post(tokens_url(rest="new/"), _valid_form())
     assert response.status_code == 400
     assert "Agree to the API Policy" in response.content.decode()
@@ -179,6 +183,7 @@ def test_the_same_name_in_another_tenant_is_fine(admin_client, enabled_tenant, o
 
 
 def test_an_organization_of_another_tenant_is_refused(admin_client, enabled_tenant, other_tenant):
+    """Attack catalogue case 10: another tenant's organization cannot be granted."""
     foreign = OrganizationFactory(tenant=other_tenant, name="Rival Org")
     response = admin_client.post(
         tokens_url(rest="new/"), _valid_form(organization_access="selected", organizations=[str(foreign.pk)])
@@ -189,6 +194,7 @@ def test_an_organization_of_another_tenant_is_refused(admin_client, enabled_tena
 
 
 def test_forged_tenant_and_secret_fields_are_ignored(admin_client, enabled_tenant, other_tenant):
+    """Attack catalogue case 9: forged tenant fields are ignored."""
     forged = _valid_form(
         tenant=str(other_tenant.pk), tenant_id=str(other_tenant.pk), token_id="agt_AAAAAAAAAAAA"
     )
@@ -386,6 +392,7 @@ def test_saving_an_unchanged_form_changes_and_audits_nothing(admin_client, token
 
 
 def test_an_expired_token_can_be_edited_without_moving_its_past_expiry(admin_client, tenant, enabled_tenant):
+    """Attack catalogue case 14: a token is refused before its start and from its expiry."""
     token = ThirdPartyTokenFactory(tenant=tenant, expired=True)
     form = admin_client.get(tokens_url(rest=f"{token.pk}/edit/")).context["form"]
     data = {name: form[name].value() for name in form.fields}
@@ -423,6 +430,7 @@ def test_a_revoked_token_cannot_be_edited(admin_client, token):
 
 
 def test_revoke_asks_on_get_and_acts_only_on_a_confirmed_post(admin_client, token, settings):
+    """Attack catalogue case 39: no state change by GET or without the CSRF token."""
     settings.ACCESSGOV_REVOKE_GRACE_DAYS = 30
     page = admin_client.get(tokens_url(rest=f"{token.pk}/revoke/"))
     assert page.status_code == 200 and "Revoke the token “PSA sync”?" in page.content.decode()
@@ -522,6 +530,7 @@ def _every_url(pk: int) -> list[tuple[str, str]]:
 
 
 def test_another_tenants_admin_gets_404_on_every_tokens_url(other_admin_client, token):
+    """Attack catalogue case 8: another tenant's rows are not found."""
     for method, rest in _every_url(token.pk):
         data = {"confirm": "on", **_valid_form()} if method == "post" else None
         response = getattr(other_admin_client, method)(tokens_url(rest=rest), data)
@@ -560,6 +569,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(token):
 
 
 def test_state_changing_posts_need_the_csrf_token(admin_user, token):
+    """Attack catalogue case 39: no state change by GET or without the CSRF token."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
     assert client.post(tokens_url(rest=f"{token.pk}/revoke/"), {"confirm": "on"}).status_code == 403
@@ -569,6 +579,7 @@ def test_state_changing_posts_need_the_csrf_token(admin_user, token):
 
 
 def test_a_script_in_a_name_or_description_is_escaped(admin_client, tenant, enabled_tenant):
+    """Attack catalogue case 41: markup is escaped, never a link."""
     token = ThirdPartyTokenFactory(
         tenant=tenant, name="<script>alert(1)</script>", description="javascript:alert(1)"
     )
@@ -579,6 +590,7 @@ def test_a_script_in_a_name_or_description_is_escaped(admin_client, tenant, enab
 
 
 def test_an_error_while_revealing_keeps_the_secret_out_of_the_error_report(admin_user, enabled_tenant, rf):
+    """Attack catalogue case 46: a revealed secret is kept nowhere else."""
     import sys
     from unittest import mock
 

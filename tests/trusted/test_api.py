@@ -38,6 +38,7 @@ def test_me_says_the_caller_is_a_trusted_application(admin_client, enabled_tenan
 def test_organizations_are_those_granted_and_another_is_not_found(
     admin_client, enabled_tenant, app, contoso, fabrikam, other_tenant
 ):
+    """Attack catalogue case 20: an organization-scoped credential sees only its organizations."""
     tokens = tokens_for(admin_client, app, [contoso])
     rival = OrganizationFactory(tenant=other_tenant)
     listing = _get("Organizations", tokens["access_token"]).json()
