@@ -1,16 +1,30 @@
-"""Fixtures shared by the whole suite: two tenants, their people, and signed-in clients."""
+"""Fixtures and helpers shared by the whole suite.
+
+Two tenants and their people, signed-in clients, the one way a test turns API access on
+(`enabled_tenant`, or `enable_api` for a second tenant), the Authorization values credentials are
+sent with (`basic_auth`, `bearer_auth`), a live HTTPS server, and a cache emptied between tests.
+"""
+
+import base64
+import os
+import re
+import ssl
+from itertools import batched
 
 import pytest
+import trustme
+from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.db import connections
 from django.test import Client
+from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
 from accessgov.api import cache as credentials
 from accessgov.policy import actions
 from accessgov.policy.models import PolicyVersion
-from tenants.models import Role
+from tenants.models import Role, Tenant
 from tests.factories import (
-    ApiUserFactory,
     MembershipFactory,
     OrganizationFactory,
     PolicyVersionFactory,
@@ -20,36 +34,102 @@ from tests.factories import (
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}
 
+# The Redis that tests of Redis-only code use whatever the suite's own cache is (the limiter's
+# scripts, the credential cache): this run's REDIS_URL when it has one, so a run stays in the
+# database number it was given.
+TEST_REDIS_URL = (
+    os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+)
+
+
+# --- Credentials on the wire -------------------------------------------------------------------
+
+
+def basic_auth(user: str, password: str) -> str:
+    """Return the HTTP Basic Authorization value for USER and PASSWORD.
+
+    A third-party token is sent as its ID and secret; an OAuth client authenticates to /o/token/
+    with its client ID and secret the same way.
+    """
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def bearer_auth(credential: str) -> str:
+    """Return the Bearer Authorization value for CREDENTIAL (an API key or an OAuth access token)."""
+    return f"Bearer {credential}"
+
+
+# --- The cache between tests -------------------------------------------------------------------
+
+
+def delete_redis_keys(cache: RedisCache, prefix: str) -> None:
+    """Delete the keys of CACHE's Redis that belong to PREFIX ("PREFIX:..."), and nothing else.
+
+    Other test runs, and whatever else uses that Redis database, keep their keys: FLUSHDB would
+    empty theirs too. Django's keys ("PREFIX:1:name") and the limiter's ("PREFIX:api:...") both
+    start with the prefix and a colon.
+    """
+    if not prefix:
+        raise ValueError("refusing to delete the keys of an empty prefix: that is every key")
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + ":*"  # the prefix matched literally
+    client = cache._cache.get_client(None, write=True)
+    for keys in batched(client.scan_iter(match=pattern, count=1000), 500):
+        client.delete(*keys)
+
 
 @pytest.fixture(autouse=True)
 def _empty_cache(request):
-    """Start every test with no rate-limit counters left by another.
+    """Start every test with no rate-limit counters or cached credentials left by another.
 
-    The embedded default keeps the cache in the database, so it is only reachable (and only
-    needs clearing) in tests that use the database.
+    With Redis, only this run's keys go: the test settings give them the prefix
+    accessgov-test-<pid>. The embedded default keeps the cache in the database, so it is only
+    reachable (and only needs clearing) in tests that use the database.
     """
     credentials.clear()
     cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        prefix = settings.CACHES["default"]["KEY_PREFIX"]
+        delete_redis_keys(cache, prefix)
+        yield
+        delete_redis_keys(cache, prefix)
+        return
     uses_db = request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames)
-    if not isinstance(cache, RedisCache) and not uses_db:
+    if not uses_db:
         yield
         return
-    if not isinstance(cache, RedisCache):
-        names = set(request.fixturenames)
-        request.getfixturevalue("transactional_db" if names & {"transactional_db", "live_server"} else "db")
+    names = set(request.fixturenames)
+    request.getfixturevalue("transactional_db" if names & {"transactional_db", "live_server"} else "db")
     cache.clear()
     yield
     cache.clear()
 
 
-@pytest.fixture
-def policy(db) -> PolicyVersion:
+# --- Tenants, people and API access ------------------------------------------------------------
+
+
+def current_policy() -> PolicyVersion:
     """Return the API Policy version the migrations publish.
 
     Transactional tests empty every table afterwards, the migration's row included, so it is
     made again when missing.
     """
     return PolicyVersion.objects.current() or PolicyVersionFactory(version="1.0")
+
+
+def enable_api(tenant: Tenant, *, by) -> Tenant:
+    """Turn TENANT's API access on the way its administrator does: BY agrees to the API Policy.
+
+    Going through the action leaves what production leaves: the acceptance, the active API user
+    and the "policy.agreed" audit event.
+    """
+    actions.agree_to_policy(tenant=tenant, version=current_policy(), by=by, ip=None)
+    return tenant
+
+
+@pytest.fixture
+def policy(db) -> PolicyVersion:
+    """Return the API Policy version the migrations publish."""
+    return current_policy()
 
 
 @pytest.fixture
@@ -113,16 +193,15 @@ def other_admin_client(other_admin) -> Client:
 
 
 @pytest.fixture
-def api_enabled(tenant):
-    """Return the API user of `tenant` with API access on (the policy agreed)."""
-    return ApiUserFactory(tenant=tenant)
+def staff_client(db) -> Client:
+    """Return a client signed in as the operator's support staff (staff and superuser)."""
+    return _client_for(UserFactory(username="support", is_staff=True, is_superuser=True))
 
 
 @pytest.fixture
 def enabled_tenant(tenant, admin_user, policy):
-    """Return `tenant` after its administrator agreed to the API Policy (through the action)."""
-    actions.agree_to_policy(tenant=tenant, version=policy, by=admin_user, ip=None)
-    return tenant
+    """Return `tenant` after its administrator agreed to the API Policy: API access is on."""
+    return enable_api(tenant, by=admin_user)
 
 
 @pytest.fixture
@@ -133,3 +212,63 @@ def contoso(tenant):
 @pytest.fixture
 def fabrikam(tenant):
     return OrganizationFactory(tenant=tenant, name="Fabrikam")
+
+
+# --- A live HTTPS server -----------------------------------------------------------------------
+
+
+class TLSLiveServerThread(LiveServerThread):
+    """Django's live server thread, speaking TLS with a certificate from a throwaway CA."""
+
+    def __init__(self, *args, ssl_context, **kwargs):
+        self.ssl_context = ssl_context
+        super().__init__(*args, **kwargs)
+
+    def _create_server(self, connections_override=None):
+        server = super()._create_server(connections_override)
+        server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
+        server.base_environ["HTTPS"] = "on"
+        return server
+
+
+@pytest.fixture(scope="session")
+def certificate_authority():
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(transactional_db, certificate_authority):
+    """Start an HTTPS live server on 127.0.0.1 and return its base URL."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate_authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    overrides = {
+        conn.alias: conn for conn in connections.all() if conn.vendor == "sqlite" and conn.is_in_memory_db()
+    }
+    for conn in overrides.values():
+        # Share the in-memory SQLite database with the server thread, as LiveServerTestCase does.
+        conn.inc_thread_sharing()
+    thread = TLSLiveServerThread(
+        "127.0.0.1", _StaticFilesHandler, connections_override=overrides, port=0, ssl_context=context
+    )
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"https://127.0.0.1:{thread.port}"
+    thread.terminate()
+    for conn in overrides.values():
+        conn.dec_thread_sharing()
+
+
+@pytest.fixture
+def ca_file(certificate_authority, tmp_path):
+    """Return the path of a PEM file holding the test CA's certificate."""
+    path = tmp_path / "ca.pem"
+    certificate_authority.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def trusting(ca_file: str) -> ssl.SSLContext:
+    """Return a client TLS context that trusts only the test CA."""
+    return ssl.create_default_context(cafile=ca_file)

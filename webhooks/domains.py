@@ -81,6 +81,10 @@ def to_a_label(name: str) -> str:
     except UnicodeError as error:
         raise InvalidDomain(f"“{name}” is not a valid domain name.") from error
     a_label = a_label.lower()
+    if a_label.endswith(".") or ".." in a_label or a_label.startswith("."):
+        # UTS #46 maps "。" to "." and drops a zero-width space, so "0.al。" or "0.al.\u200b" would
+        # end in a dot only after encoding (tests/fuzz/test_parsers.py found them).
+        raise InvalidDomain(f"“{name}” has an empty label; write the domain without extra dots.")
     if len(a_label) > MAX_NAME_LENGTH:
         raise InvalidDomain(f"Domain names are at most {MAX_NAME_LENGTH} characters long.")
     if _looks_like_ip(a_label):

@@ -1,75 +1,19 @@
-"""A live HTTPS server (self-signed certificate made here) and an HTTP client that trusts it."""
+"""Fixtures of the REST API tests: credentials of an enabled tenant, and two ways to call /api/v1/.
 
-import ssl
+Most tests call the API through Django's test client marked secure (`api`): the answer is the
+same as behind a TLS terminator, without a server thread and a TLS handshake per test. The few
+tests about what only a real socket shows use the live HTTPS server (`http`).
+"""
 
 import httpx
 import pytest
-import trustme
-from django.db import connections
-from django.test.testcases import LiveServerThread, _StaticFilesHandler
+from django.test import Client
 
 from accessgov.policy import actions
+from tests.conftest import trusting
 from tests.factories import ThirdPartyTokenFactory, UserFactory
 
-
-class TLSLiveServerThread(LiveServerThread):
-    """Django's live server thread, speaking TLS with a certificate from a throwaway CA."""
-
-    def __init__(self, *args, ssl_context, **kwargs):
-        self.ssl_context = ssl_context
-        super().__init__(*args, **kwargs)
-
-    def _create_server(self, connections_override=None):
-        server = super()._create_server(connections_override)
-        server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
-        server.base_environ["HTTPS"] = "on"
-        return server
-
-
-@pytest.fixture(scope="session")
-def certificate_authority():
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_server(transactional_db, certificate_authority, tmp_path):
-    """Start an HTTPS live server on 127.0.0.1 and return its base URL."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificate_authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    overrides = {
-        conn.alias: conn for conn in connections.all() if conn.vendor == "sqlite" and conn.is_in_memory_db()
-    }
-    for conn in overrides.values():
-        # Share the in-memory SQLite database with the server thread, as LiveServerTestCase does.
-        conn.inc_thread_sharing()
-    thread = TLSLiveServerThread(
-        "127.0.0.1", _StaticFilesHandler, connections_override=overrides, port=0, ssl_context=context
-    )
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    yield f"https://127.0.0.1:{thread.port}"
-    thread.terminate()
-    for conn in overrides.values():
-        conn.dec_thread_sharing()
-
-
-@pytest.fixture
-def ca_file(certificate_authority, tmp_path):
-    path = tmp_path / "ca.pem"
-    certificate_authority.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
-@pytest.fixture
-def http(tls_server, ca_file):
-    """Return an httpx client for the TLS live server that verifies its certificate."""
-    with httpx.Client(base_url=f"{tls_server}/api/v1/", verify=trusting(ca_file), timeout=10) as client:
-        yield client
-
-
+API = "/api/v1/"
 ALL_READ = ["Me.Read", "Organizations.Read", "AuditEvents.Read", "RateLimits.Read", "WebhookDomains.Read"]
 
 
@@ -86,10 +30,48 @@ def api_key(enabled_tenant):
     return key
 
 
-def trusting(ca_file: str) -> ssl.SSLContext:
-    """Return a client TLS context that trusts only the test CA."""
-    return ssl.create_default_context(cafile=ca_file)
+class ApiClient:
+    """Django's test client for /api/v1/ over HTTPS (`secure=True`), from 127.0.0.1.
+
+    PATH is relative to /api/v1/; AUTHORIZATION is the whole header value (`basic_auth(...)`,
+    `bearer_auth(...)`); a POST body is JSON.
+    """
+
+    def __init__(self):
+        self.client = Client()
+
+    def _call(self, method: str, path: str, authorization: str | None, headers: dict | None, **kwargs):
+        headers = dict(headers or {})
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        return getattr(self.client, method)(API + path, headers=headers, secure=True, **kwargs)
+
+    def get(self, path: str, authorization: str | None = None, *, params=None, headers=None):
+        return self._call("get", path, authorization, headers, data=params)
+
+    def post(self, path: str, authorization: str | None = None, *, json=None, content=None, headers=None):
+        body = content if content is not None else json
+        return self._call("post", path, authorization, headers, data=body, content_type="application/json")
+
+    def delete(self, path: str, authorization: str | None = None, *, headers=None):
+        return self._call("delete", path, authorization, headers)
 
 
-def basic(token) -> tuple[str, str]:
-    return (token.token_id, token.secret)
+@pytest.fixture
+def api() -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def http(tls_server, ca_file):
+    """Return an httpx client for the TLS live server that verifies its certificate."""
+    with httpx.Client(base_url=f"{tls_server}{API}", verify=trusting(ca_file), timeout=10) as client:
+        yield client
+
+
+def error_of(response) -> tuple[int, str]:
+    """Return the status and error code of an API refusal, checking the envelope agrees."""
+    body = response.json()
+    assert body["Meta"]["ResponseCode"] == response.status_code
+    assert body["Error"]["Message"]
+    return response.status_code, body["Error"]["Code"]

@@ -3,7 +3,6 @@
 Real nginx and Caddy in front of a sample upstream are in tests/gateway/.
 """
 
-import base64
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from accessgov.core import catalogue
 from accessgov.core.catalogue.loading import read_catalogue
 from accessgov.gateway.actions import issue_gateway_key
 from accessgov.policy import actions as policy_actions
+from tests.conftest import basic_auth
 from tests.factories import ApiUserFactory, ThirdPartyTokenFactory
 
 DECIDE = "/gateway/v1/decide"
@@ -96,7 +96,7 @@ def token(enabled_tenant, contoso):
 
 
 def _basic(token) -> str:
-    return "Basic " + base64.b64encode(f"{token.token_id}:{token.secret}".encode()).decode()
+    return basic_auth(token.token_id, token.secret)
 
 
 def ask(client, gateway_key, method, uri, *, authorization=None, client_ip=CLIENT, proto="https", **headers):
@@ -160,7 +160,7 @@ def test_networks_alone_can_admit_a_gateway_when_keys_are_not_required(client, t
         ({"authorization": None}, (401, "missing_credentials")),
         ({"authorization": "Basic !!!"}, (401, "malformed_credentials")),
         (
-            {"authorization": "Basic " + base64.b64encode(b"agt_AAAAAAAAAAAA:x").decode()},
+            {"authorization": basic_auth("agt_AAAAAAAAAAAA", "x")},
             (401, "invalid_credentials"),
         ),
         ({"proto": "http"}, (403, "https_required")),
@@ -186,7 +186,7 @@ def test_each_bad_request_is_refused_with_the_api_envelope(client, gateway_key, 
 
 
 def test_a_wrong_secret_and_an_unknown_token_read_the_same(client, gateway_key, token):
-    wrong = "Basic " + base64.b64encode(f"{token.token_id}:agts_wrong".encode()).decode()
+    wrong = basic_auth(token.token_id, "agts_wrong")
     assert error_of(ask(client, gateway_key, "GET", "/v1/devices/1", authorization=wrong)) == (
         401,
         "invalid_credentials",
@@ -282,7 +282,7 @@ def test_head_is_judged_as_get(client, gateway_key, token):
 
 def test_failures_count_against_the_client_never_the_gateway(client, gateway_key, token, settings):
     settings.ACCESSGOV_API_FAILURE_TIERS = [(3, 60, 60)]
-    wrong = "Basic " + base64.b64encode(f"{token.token_id}:agts_wrong".encode()).decode()
+    wrong = basic_auth(token.token_id, "agts_wrong")
     for _ in range(3):
         ask(client, gateway_key, "GET", "/v1/devices/1", authorization=wrong, client_ip="203.0.113.66")
     blocked = ask(

@@ -12,12 +12,11 @@ from django.test import override_settings
 
 from accessgov.api import limits
 from accessgov.core import catalogue
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.conftest import TEST_REDIS_URL
 
 
 def redis_limiter() -> limits.RedisLimiter:
-    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": f"limits-test-{uuid.uuid4().hex}"})
+    cache = RedisCache(TEST_REDIS_URL, {"KEY_PREFIX": f"limits-test-{uuid.uuid4().hex}"})
     try:
         cache._cache.get_client(None, write=True).ping()
     except Exception:  # noqa: BLE001
@@ -59,6 +58,7 @@ def test_a_window_lets_exactly_its_limit_through_and_refuses_without_counting(li
 
 
 def test_a_new_window_starts_afresh(limiter):
+    """Attack catalogue case 38: a block ends with its window."""
     for i in range(3):
         limiter.gate(ip="192.0.2.1", credential="t:a", bucket="x", windows=WINDOWS, now=T0 + i)
     assert limiter.gate(ip="192.0.2.1", credential="t:a", bucket="x", windows=WINDOWS, now=T0 + 59).limited
@@ -91,6 +91,7 @@ def test_credentials_and_endpoints_have_separate_budgets(limiter):
 
 @override_settings(ACCESSGOV_API_FAILURE_TIERS=[(100, 60, 60), (2000, 3600, 3600)])
 def test_one_below_at_and_above_the_minute_tier(limiter):
+    """Attack catalogue case 34: each failure tier blocks at its threshold."""
     for i in range(99):
         assert limiter.record_failure(ip="198.51.100.1", now=T0 + i * 0.1) == 0
     assert limiter.blocked_for(ip="198.51.100.1") == 0
@@ -110,6 +111,7 @@ def test_one_below_at_and_above_the_minute_tier(limiter):
 def test_the_seeds_older_four_tiers_are_expressible_and_failures_straddling_a_minute_edge_still_block(
     limiter,
 ):
+    """Attack catalogue cases 34 and 35: tiers are configurable; failures across a minute edge still block."""
     for i in range(15):
         limiter.record_failure(ip="198.51.100.2", now=T0 + 45 + i)  # 45 s .. 59 s of one minute
     for i in range(14):
@@ -119,6 +121,7 @@ def test_the_seeds_older_four_tiers_are_expressible_and_failures_straddling_a_mi
 
 @override_settings(ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60), (5, 3600, 3600)])
 def test_a_longer_block_is_never_shortened(limiter):
+    """Attack catalogue case 34: a longer block is never shortened."""
     for i in range(5):
         limiter.record_failure(ip="198.51.100.3", now=T0 + i)
     # The hour tier blocked for 3,600 s; a later minute-tier block must not cut it to 60 s.
@@ -128,6 +131,7 @@ def test_a_longer_block_is_never_shortened(limiter):
 
 @override_settings(ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60)])
 def test_addresses_of_one_ipv6_64_share_a_bucket_and_mapped_ipv4_is_ipv4(limiter):
+    """Attack catalogue case 33: one IPv6 /64 is one bucket."""
     for suffix in ("1", "2", "ffff:1"):
         limiter.record_failure(ip=f"2001:db8:1:2::{suffix}", now=T0)
     assert limiter.blocked_for(ip="2001:db8:1:2:abcd::9") > 0
@@ -149,6 +153,7 @@ def shared_limiter(settings):
 
 @override_settings(ACCESSGOV_API_FAILURE_TIERS=[(1000, 60, 60)])
 def test_fifty_concurrent_failures_are_counted_exactly(shared_limiter):
+    """Attack catalogue case 36: concurrent failures are counted exactly."""
     limiter = shared_limiter
     barrier = threading.Barrier(50)
 
@@ -185,6 +190,7 @@ def test_twenty_parallel_clients_never_pass_more_than_the_limit(shared_limiter):
 
 
 def test_when_redis_is_unreachable_the_limits_fail_open_and_say_so(settings, caplog):
+    """Attack catalogue case 37: with Redis down the limits fail open."""
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

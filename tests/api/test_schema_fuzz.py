@@ -1,7 +1,5 @@
 """schemathesis over /api/openapi.json: whatever it sends, the API never answers 5xx or HTML."""
 
-import base64
-
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -10,9 +8,9 @@ from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 
-from accessgov.policy import actions
 from tests.api.conftest import ALL_READ
-from tests.factories import OrganizationFactory, PolicyVersionFactory, ThirdPartyTokenFactory, UserFactory
+from tests.conftest import basic_auth
+from tests.factories import ThirdPartyTokenFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
@@ -32,18 +30,10 @@ def keep_test_connection():
 
 
 @pytest.fixture
-def credential(db, keep_test_connection):
-    from accessgov.policy.models import PolicyVersion
-    from tenants.models import Tenant
-
-    tenant = Tenant.objects.filter(slug="fuzz").first()
-    if tenant is None:
-        tenant = Tenant.objects.create(name="Fuzz", slug="fuzz")
-        version = PolicyVersion.objects.current() or PolicyVersionFactory(version="1.0")
-        actions.agree_to_policy(tenant=tenant, version=version, by=UserFactory(), ip=None)
-        OrganizationFactory(tenant=tenant, name="Contoso")
-    token = ThirdPartyTokenFactory(tenant=tenant, permissions=[*ALL_READ, "Notify.Send"])
-    return "Basic " + base64.b64encode(f"{token.token_id}:{token.secret}".encode()).decode()
+def credential(enabled_tenant, contoso, keep_test_connection):
+    """Return the Authorization value of a token that may call every operation of the tenant."""
+    token = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=[*ALL_READ, "Notify.Send"])
+    return basic_auth(token.token_id, token.secret)
 
 
 @pytest.mark.django_db

@@ -1,4 +1,7 @@
-"""A tenant administrator turns API access on, reveals a key once and shows the Partner ID."""
+"""A tenant administrator turns API access on, reveals a key once and shows the Partner ID.
+
+Attack catalogue case 45: a revealed secret is gone after reload, back and forward.
+"""
 
 import re
 

@@ -1,7 +1,6 @@
 """With the platform's catalogue in force, an administrator gives a token two of the platform's
 permissions and one organization, and the gateway's decisions hold the token to exactly that."""
 
-import base64
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from playwright.sync_api import expect
 from accessgov.core import catalogue
 from accessgov.core.catalogue.loading import load_catalogue
 from accessgov.gateway.actions import issue_gateway_key
+from tests.conftest import basic_auth
 from tokens.models import ThirdPartyToken
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalogue" / "rmm.toml"
@@ -24,7 +24,7 @@ def rmm_catalogue():
 
 
 def test_admin_grants_two_platform_permissions_for_one_organization(
-    live_server, page, sign_in, tenant, admin_user, organizations, api_enabled, rmm_catalogue
+    live_server, page, sign_in, enabled_tenant, admin_user, organizations, rmm_catalogue
 ):
     contoso, fabrikam = organizations[0], organizations[1]
     sign_in("acme-admin")
@@ -44,7 +44,7 @@ def test_admin_grants_two_platform_permissions_for_one_organization(
     assert token.organization_ids == [contoso.pk]
 
     gateway_key = issue_gateway_key(name="browser test gateway", by=None)[1]
-    basic = "Basic " + base64.b64encode(f"{token.token_id}:{secret}".encode()).decode()
+    basic = basic_auth(token.token_id, secret)
 
     def ask(method: str, uri: str) -> int:
         return (

@@ -1,4 +1,7 @@
-"""An administrator creates a restricted token, copies its secret, revokes it and reinstates it."""
+"""An administrator creates a restricted token, copies its secret, revokes it and reinstates it.
+
+Attack catalogue case 45: a revealed secret is gone after reload, back and forward.
+"""
 
 import re
 from datetime import timedelta
@@ -15,7 +18,7 @@ SECRET = re.compile(r"^agts_[0-9A-Za-z]{61}$")
 
 
 def test_admin_creates_revokes_and_reinstates_a_token(
-    live_server, page, sign_in, tenant, admin_user, organizations, api_enabled, settings
+    live_server, page, sign_in, tenant, admin_user, organizations, enabled_tenant, settings
 ):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     sign_in("acme-admin")
@@ -100,7 +103,7 @@ def test_admin_creates_revokes_and_reinstates_a_token(
 
 
 def test_search_and_status_filter_update_the_list_in_place(
-    live_server, page, sign_in, tenant, admin_user, api_enabled
+    live_server, page, sign_in, tenant, admin_user, enabled_tenant
 ):
     from tests.factories import ThirdPartyTokenFactory
 

@@ -11,7 +11,7 @@ from tests.trusted.conftest import consent_url, exchange, make_pkce
 
 
 def test_admin_authorizes_a_trusted_application_and_revokes_it(
-    live_server, page, sign_in, tenant, admin_user, api_enabled
+    live_server, page, sign_in, tenant, admin_user, enabled_tenant
 ):
     OrganizationFactory(tenant=tenant, name="Contoso")
     OrganizationFactory(tenant=tenant, name="Fabrikam")

@@ -9,7 +9,7 @@ from webhooks.models import WebhookDelivery, WebhookDestination
 
 
 def test_admin_adds_a_domain_and_destination_sends_a_test_event_then_removal_blocks_it(
-    live_server, page, sign_in, tenant, admin_user, api_enabled, request
+    live_server, page, sign_in, tenant, admin_user, enabled_tenant, request
 ):
     # The loopback receiver, its CA trusted and DNS answering hooks.example.com with 127.0.0.1.
     request.getfixturevalue("loopback_settings")

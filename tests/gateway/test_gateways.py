@@ -8,7 +8,6 @@ proves what never reached the platform. The contract itself, through Django's te
 tests/api/test_decisions.py.
 """
 
-import base64
 import threading
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from accessgov.api.decisions import IDENTITY_HEADERS
 from accessgov.policy import actions as policy_actions
+from tests.conftest import basic_auth
 from tests.factories import OrganizationFactory, ThirdPartyTokenFactory
 from tests.gateway.conftest import (
     FAILURE_THRESHOLD,
@@ -46,7 +46,7 @@ CONTROL_HEADERS = ("Accessgov-Refusal", "Accessgov-Status", "Accessgov-Gateway-K
 
 
 def basic(token_id: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{token_id}:{secret}".encode()).decode()}
+    return {"Authorization": basic_auth(token_id, secret)}
 
 
 def auth(token) -> dict[str, str]:

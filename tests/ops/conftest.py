@@ -5,7 +5,6 @@ it, and every wait is bounded. The machine's shared PostgreSQL (5432) and Redis 
 stopped or reconfigured: the fault tests stop only the servers they started themselves.
 """
 
-import base64
 import os
 import secrets
 import shutil
@@ -164,10 +163,6 @@ def suite_database_url() -> str:
     password = f":{params['PASSWORD']}" if params["PASSWORD"] else ""
     host = params["HOST"] or "127.0.0.1"
     return f"postgres://{user}{password}@{host}:{params['PORT'] or 5432}/{params['NAME']}"
-
-
-def basic_header(token_id: str, secret: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{token_id}:{secret}".encode()).decode()}
 
 
 @dataclass

@@ -11,13 +11,11 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
-from accessgov.policy import actions
-from accessgov.policy.models import PolicyVersion
 from tenants.models import Role
+from tests.conftest import current_policy, enable_api
 from tests.factories import (
     ApprovedWebhookDomainFactory,
     MembershipFactory,
-    PolicyVersionFactory,
     TenantFactory,
     ThirdPartyTokenFactory,
     UserFactory,
@@ -34,8 +32,7 @@ def main(*, tokens: int = 6, revoked: int = 0, deliveries: int = 0, webhook_port
     tenant = TenantFactory(name="Ops Partner", slug="ops")
     admin = UserFactory(username="ops-admin")
     MembershipFactory(user=admin, tenant=tenant, role=Role.ADMINISTRATOR)
-    policy = PolicyVersion.objects.current() or PolicyVersionFactory(version="1.0")
-    actions.agree_to_policy(tenant=tenant, version=policy, by=admin, ip=None)
+    enable_api(tenant, by=admin)
     made = [ThirdPartyTokenFactory(tenant=tenant, permissions=PERMISSIONS) for _ in range(tokens)]
     if revoked:
         template = ThirdPartyTokenFactory.build(tenant=tenant)
@@ -79,7 +76,7 @@ def main(*, tokens: int = 6, revoked: int = 0, deliveries: int = 0, webhook_port
                 "tenant": tenant.slug,
                 "session": client.cookies["sessionid"].value,
                 "tokens": [[token.token_id, token.secret] for token in made],
-                "policy": policy.version,
+                "policy": current_policy().version,
                 "destination_secret": destination_secret,
             }
         )

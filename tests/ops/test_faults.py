@@ -14,6 +14,7 @@ import time
 import psycopg
 import pytest
 
+from tests.conftest import basic_auth
 from tests.ops.conftest import (
     PYTHON,
     ROOT,
@@ -21,7 +22,6 @@ from tests.ops.conftest import (
     ThrowawayPostgres,
     ThrowawayRedis,
     app_environment,
-    basic_header,
     manage,
     stop_process,
 )
@@ -107,7 +107,7 @@ def test_postgres_stopped_mid_run_gives_503s_then_both_recover_by_themselves(
         warm, cold, other = seeded["tokens"][:3]
         page = f"/t/{seeded['tenant']}/settings/api/"
         with server.client() as client:
-            assert client.get("/api/v1/Me", headers=basic_header(*warm)).status_code == 200
+            assert client.get("/api/v1/Me", headers={"Authorization": basic_auth(*warm)}).status_code == 200
             assert client.get(page, headers=_console(seeded, server)).status_code == 200
         keys_before = _rows(database, "SELECT count(*) FROM accessgov_apikey")
         events_before = _rows(database, "SELECT count(*) FROM accessgov_auditevent")
@@ -115,7 +115,7 @@ def test_postgres_stopped_mid_run_gives_503s_then_both_recover_by_themselves(
         postgres.stop("immediate")  # as a crash: connections cut, no goodbye
 
         with server.client() as client:
-            api = client.get("/api/v1/Organizations", headers=basic_header(*cold))
+            api = client.get("/api/v1/Organizations", headers={"Authorization": basic_auth(*cold)})
             assert api.status_code == 503, api.text
             assert api.json() == {
                 "Meta": {"ResponseCode": 503},
@@ -124,7 +124,10 @@ def test_postgres_stopped_mid_run_gives_503s_then_both_recover_by_themselves(
             assert int(api.headers["Retry-After"]) > 0
             # A credential this server verified a moment ago needs no SQL to be recognised; what it
             # asks for still needs the database.
-            assert client.get("/api/v1/Organizations", headers=basic_header(*warm)).status_code == 503
+            assert (
+                client.get("/api/v1/Organizations", headers={"Authorization": basic_auth(*warm)}).status_code
+                == 503
+            )
             console = client.get(page, headers=_console(seeded, server))
             assert console.status_code == 503
             assert "briefly unavailable" in console.text
@@ -139,7 +142,7 @@ def test_postgres_stopped_mid_run_gives_503s_then_both_recover_by_themselves(
 
         def recovered():
             with server.client() as client:
-                api = client.get("/api/v1/Organizations", headers=basic_header(*other))
+                api = client.get("/api/v1/Organizations", headers={"Authorization": basic_auth(*other)})
                 console = client.get(page, headers=_console(seeded, server))
             return api.status_code == 200 and console.status_code == 200
 
@@ -149,7 +152,7 @@ def test_postgres_stopped_mid_run_gives_503s_then_both_recover_by_themselves(
         assert _rows(database, "SELECT count(*) FROM accessgov_apikey") == keys_before
         assert _rows(database, "SELECT count(*) FROM accessgov_auditevent") == events_before
         with server.client() as client:
-            assert client.get("/api/v1/Me", headers=basic_header(*cold)).status_code == 200
+            assert client.get("/api/v1/Me", headers={"Authorization": basic_auth(*cold)}).status_code == 200
     finally:
         server.stop()
         if not _pg_up(postgres):
@@ -167,6 +170,7 @@ def _pg_up(postgres) -> bool:
 def test_redis_stopped_limits_fail_open_revocations_still_apply_and_the_console_works(
     database, redis, tmp_path
 ):
+    """Attack catalogue case 37: with Redis down the limits fail open."""
     env = _env(database, redis, ACCESSGOV_API_DEFAULT_RATE="3/3600", ACCESSGOV_API_FAILURE_TIERS="3/60/60")
     seeded = _seed(env)
     server = AppServer(env=env, log_path=tmp_path / "app.log").start()
@@ -174,18 +178,19 @@ def test_redis_stopped_limits_fail_open_revocations_still_apply_and_the_console_
     try:
         token, fresh = seeded["tokens"][:2]
         with server.client() as client:
-            assert client.get("/api/v1/Me", headers=basic_header(*token)).status_code == 200
+            assert client.get("/api/v1/Me", headers={"Authorization": basic_auth(*token)}).status_code == 200
 
         redis.stop()
 
         with server.client() as client:
             # Limits fail open: more than the limit passes while Redis is away.
-            assert [client.get("/api/v1/Me", headers=basic_header(*token)).status_code for _ in range(5)] == [
-                200
-            ] * 5
+            assert [
+                client.get("/api/v1/Me", headers={"Authorization": basic_auth(*token)}).status_code
+                for _ in range(5)
+            ] == [200] * 5
         with server.client(client_ip="198.51.100.77") as client:
             # The failure blocker fails open too: no 429 however many failures.
-            bad = basic_header(token[0], token[1] + "x")
+            bad = {"Authorization": basic_auth(token[0], token[1] + "x")}
             assert {client.get("/api/v1/Me", headers=bad).status_code for _ in range(6)} == {401}
         # The console needs no Redis; a revocation made now applies on the very next API call,
         # although the server had this token in its credential cache and could not hear the bump.
@@ -198,14 +203,17 @@ def test_redis_stopped_limits_fail_open_revocations_still_apply_and_the_console_
                 headers=_console(seeded, server),
             )
             assert revoked.status_code == 302
-            assert client.get("/api/v1/Me", headers=basic_header(*token)).status_code == 401
+            assert client.get("/api/v1/Me", headers={"Authorization": basic_auth(*token)}).status_code == 401
         assert "Rate-limit store unreachable" in server.log()
 
         redis.start()  # same port, empty, as after a restart
 
         def limited_again():
             with server.client(client_ip="192.0.2.99") as client:
-                codes = [client.get("/api/v1/Me", headers=basic_header(*fresh)).status_code for _ in range(4)]
+                codes = [
+                    client.get("/api/v1/Me", headers={"Authorization": basic_auth(*fresh)}).status_code
+                    for _ in range(4)
+                ]
             return codes if 429 in codes else None
 
         codes = _until(limited_again, timeout=10)
@@ -215,6 +223,7 @@ def test_redis_stopped_limits_fail_open_revocations_still_apply_and_the_console_
 
 
 def test_purge_revoked_killed_mid_batch_is_finished_by_the_next_run_deleting_each_token_once(database):
+    """Attack catalogue case 16: purge deletes only tokens revoked over 30 days ago."""
     env = _env(database, None)
     seeded = _seed(env, revoked=12000)
     total = _rows(database, "SELECT count(*) FROM tokens_thirdpartytoken WHERE revoked_at IS NOT NULL")

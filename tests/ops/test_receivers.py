@@ -161,7 +161,7 @@ def receivers(tmp_path, settings, monkeypatch):
 
 
 def test_receivers_that_hang_drag_flood_or_redirect_are_bounded_logged_and_retried(
-    tenant, api_enabled, receivers, caplog
+    tenant, enabled_tenant, receivers, caplog
 ):
     ApprovedWebhookDomainFactory(tenant=tenant, domain=HOST)
     destinations = {

@@ -2,7 +2,7 @@
 
 Whatever one server sees (a request counted against a limit, a failed request, a revocation, API
 access turned off) the other enforces on the very next request. Each server keeps verified
-credentials in a per-process cache (accessgov/credentials.py) for up to
+credentials in a per-process cache (accessgov/api/cache.py) for up to
 ACCESSGOV_CREDENTIAL_CACHE_SECONDS, set to ten minutes here: only the versions published through
 Redis can make the other server drop its copy in time, and these tests are the proof that they do.
 
@@ -22,14 +22,9 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
 from accessgov.policy import actions
+from tests.conftest import basic_auth, bearer_auth
 from tests.factories import ThirdPartyTokenFactory, UserFactory
-from tests.ops.conftest import (
-    AppServer,
-    app_environment,
-    basic_header,
-    console_session_for,
-    suite_database_url,
-)
+from tests.ops.conftest import AppServer, app_environment, console_session_for, suite_database_url
 
 pytestmark = [pytest.mark.ops]
 
@@ -65,19 +60,13 @@ def servers(transactional_db, tmp_path):
             server.stop()
 
 
-@pytest.fixture
-def enabled(tenant, admin_user, policy):
-    actions.agree_to_policy(tenant=tenant, version=policy, by=admin_user, ip=None)
-    return tenant
-
-
 def _token(tenant, **fields):
     return ThirdPartyTokenFactory(tenant=tenant, permissions=["Me.Read", "Organizations.Read"], **fields)
 
 
 def _me(server: AppServer, token, *, client_ip: str = "192.0.2.10"):
     with server.client(client_ip=client_ip) as client:
-        return client.get("/api/v1/Me", headers=basic_header(token.token_id, token.secret))
+        return client.get("/api/v1/Me", headers={"Authorization": basic_auth(token.token_id, token.secret)})
 
 
 def _warm(servers, token) -> None:
@@ -94,9 +83,9 @@ def _wait_clear_of_the_hour_edge(margin: float = 20.0) -> None:
         time.sleep(left + 0.5)
 
 
-def test_a_rate_limit_counted_on_one_server_is_enforced_by_the_other(servers, enabled):
+def test_a_rate_limit_counted_on_one_server_is_enforced_by_the_other(servers, enabled_tenant):
     a, b = servers
-    token = _token(enabled)
+    token = _token(enabled_tenant)
     _wait_clear_of_the_hour_edge()
     answers = [_me(server, token) for server in (a, b) * (RATE_LIMIT // 2)]
     assert [r.status_code for r in answers] == [200] * RATE_LIMIT
@@ -107,16 +96,20 @@ def test_a_rate_limit_counted_on_one_server_is_enforced_by_the_other(servers, en
         assert refused.json()["Error"]["Code"] == "rate_limited"
         assert int(refused.headers["Retry-After"]) > 0
     # Another credential has its own allowance on both servers.
-    other = _token(enabled)
+    other = _token(enabled_tenant)
     assert _me(b, other).status_code == _me(a, other).status_code == 200
 
 
-def test_failed_requests_on_both_servers_add_up_to_one_block_for_that_ip(servers, enabled):
+def test_failed_requests_on_both_servers_add_up_to_one_block_for_that_ip(servers, enabled_tenant):
     a, b = servers
-    token = _token(enabled)
+    token = _token(enabled_tenant)
     _warm(servers, token)
     attacker = "198.51.100.23"
-    wrong = basic_header(token.token_id, token.secret[:-1] + ("A" if token.secret[-1] != "A" else "B"))
+    wrong = {
+        "Authorization": basic_auth(
+            token.token_id, token.secret[:-1] + ("A" if token.secret[-1] != "A" else "B")
+        )
+    }
     for index in range(FAILURE_THRESHOLD):
         server = (a, b)[index % 2]
         with server.client(client_ip=attacker) as client:
@@ -132,13 +125,15 @@ def test_failed_requests_on_both_servers_add_up_to_one_block_for_that_ip(servers
     assert _me(b, token, client_ip="198.51.100.24").status_code == 200
 
 
-def test_a_token_revoked_through_one_server_stops_at_once_on_the_other(servers, enabled, admin_user):
+def test_a_token_revoked_through_one_server_stops_at_once_on_the_other(servers, enabled_tenant, admin_user):
     a, b = servers
-    token, bystander = _token(enabled), _token(enabled)
+    token, bystander = _token(enabled_tenant), _token(enabled_tenant)
     _warm(servers, token)
     _warm(servers, bystander)
     session = console_session_for(admin_user)
-    revoked = session.post(a, f"/t/{enabled.slug}/settings/api/tokens/{token.pk}/revoke/", {"confirm": "on"})
+    revoked = session.post(
+        a, f"/t/{enabled_tenant.slug}/settings/api/tokens/{token.pk}/revoke/", {"confirm": "on"}
+    )
     assert revoked.status_code == 302, revoked.text[:500]
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -150,18 +145,18 @@ def test_a_token_revoked_through_one_server_stops_at_once_on_the_other(servers, 
 
 
 def test_api_access_switched_off_on_one_server_stops_every_credential_on_the_other_and_back_on(
-    servers, enabled, admin_user, policy
+    servers, enabled_tenant, admin_user, policy
 ):
     a, b = servers
-    token = _token(enabled)
-    key, raw_key = actions.issue_api_key(tenant=enabled, name="Sync", by=UserFactory(), ip=None)
-    bearer = {"Authorization": f"Bearer {raw_key}"}
+    token = _token(enabled_tenant)
+    key, raw_key = actions.issue_api_key(tenant=enabled_tenant, name="Sync", by=UserFactory(), ip=None)
+    bearer = {"Authorization": bearer_auth(raw_key)}
     _warm(servers, token)
     for server in servers:
         with server.client() as client:
             assert client.get("/api/v1/Me", headers=bearer).status_code == 200
     session = console_session_for(admin_user)
-    switched = session.post(b, f"/t/{enabled.slug}/settings/api/access/off/", {"confirm": "on"})
+    switched = session.post(b, f"/t/{enabled_tenant.slug}/settings/api/access/off/", {"confirm": "on"})
     assert switched.status_code == 302, switched.text[:500]
     for server in servers:
         off = _me(server, token)
@@ -170,7 +165,7 @@ def test_api_access_switched_off_on_one_server_stops_every_credential_on_the_oth
         with server.client() as client:
             assert client.get("/api/v1/Me", headers=bearer).json()["Error"]["Code"] == "api_access_off"
     agreed = session.post(
-        a, f"/t/{enabled.slug}/settings/api/policy/", {"agree": "on", "version": policy.version}
+        a, f"/t/{enabled_tenant.slug}/settings/api/policy/", {"agree": "on", "version": policy.version}
     )
     assert agreed.status_code == 302, agreed.text[:500]
     assert _me(b, token).status_code == 200

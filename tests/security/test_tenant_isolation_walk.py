@@ -12,9 +12,10 @@ credentials of another tenant (token with every permission, API key, trusted app
 token) get 404 for the victim's ids, and no answer of any operation carries the victim's data.
 Positive controls (the victim's own administrator and token do reach the same URLs) prove the URLs
 are filled correctly, so a 404 here means isolation, not a bad URL.
+
+Attack catalogue case 8: another tenant's rows are not found.
 """
 
-import base64
 import re
 
 import pytest
@@ -28,6 +29,7 @@ from accessgov.policy import actions
 from accessgov.policy.models import ApiKey
 from accessgov.trusted.models import TrustedApplicationAuthorization
 from tenants.models import Organization
+from tests.conftest import basic_auth, bearer_auth, enable_api
 from tests.factories import (
     ApprovedWebhookDomainFactory,
     AuditEventFactory,
@@ -131,7 +133,7 @@ def fill(route: str, victim: dict, slug: str) -> str:
 @pytest.fixture
 def victim(other_tenant, other_admin, policy):
     """Rival MSP with one row of every kind a console or API URL takes an id of."""
-    actions.agree_to_policy(tenant=other_tenant, version=policy, by=other_admin, ip=None)
+    enable_api(other_tenant, by=other_admin)
     api_key, raw = actions.issue_api_key(
         tenant=other_tenant, name="Victim server key", by=other_admin, ip=None
     )
@@ -217,8 +219,9 @@ def test_every_route_is_public_a_tenant_console_url_or_an_api_operation():
 
 
 def test_another_tenants_administrator_gets_404_on_every_console_url(
-    victim, admin_client, enabled_acme, other_admin
+    victim, admin_client, enabled_tenant, other_admin
 ):
+    """Attack catalogue case 8: on every console URL, by every id of the victim."""
     before = snapshot(victim)
     walked = 0
     for route in every_route():
@@ -276,27 +279,21 @@ def _api_operations() -> dict[str, set[str]]:
     return operations
 
 
-def _basic(token) -> str:
-    return "Basic " + base64.b64encode(f"{token.token_id}:{token.secret}".encode()).decode()
-
-
 @pytest.fixture
-def enabled_acme(tenant, admin_user, policy):
-    actions.agree_to_policy(tenant=tenant, version=policy, by=admin_user, ip=None)
-    return tenant
-
-
-@pytest.fixture
-def attacker_credentials(enabled_acme, admin_client, admin_user):
+def attacker_credentials(enabled_tenant, admin_client, admin_user):
     """Return the Authorization headers of Acme's token, API key and trusted application token."""
-    OrganizationFactory(tenant=enabled_acme, name="Attacker Org")
-    token = ThirdPartyTokenFactory(tenant=enabled_acme, permissions=sorted(catalogue.current().permissions))
-    _, raw_key = actions.issue_api_key(tenant=enabled_acme, name="Attacker key", by=admin_user, ip=None)
+    OrganizationFactory(tenant=enabled_tenant, name="Attacker Org")
+    token = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=sorted(catalogue.current().permissions))
+    _, raw_key = actions.issue_api_key(tenant=enabled_tenant, name="Attacker key", by=admin_user, ip=None)
     app = TrustedApplicationFactory(
         all_organizations=True, permissions=sorted(catalogue.current().permissions)
     )
     access = tokens_for(admin_client, app)["access_token"]
-    return {"token": _basic(token), "api_key": f"Bearer {raw_key}", "oauth": f"Bearer {access}"}
+    return {
+        "token": basic_auth(token.token_id, token.secret),
+        "api_key": bearer_auth(raw_key),
+        "oauth": bearer_auth(access),
+    }
 
 
 def _call(method: str, url: str, authorization: str | None, query: dict | None = None):
@@ -318,6 +315,7 @@ def _call(method: str, url: str, authorization: str | None, query: dict | None =
 def test_another_tenants_credentials_never_reach_the_victims_data_on_any_api_operation(
     victim, attacker_credentials
 ):
+    """Attack catalogue case 8: on every API operation, with each kind of credential."""
     operations = _api_operations()
     assert {"api/v1/Me", "api/v1/Organizations/<int:organization_id>", "api/v1/Notify"} <= set(operations)
     before = snapshot(victim)
@@ -350,7 +348,7 @@ def test_another_tenants_credentials_never_reach_the_victims_data_on_any_api_ope
             assert response.status_code == 401, (method, url)
     assert snapshot(victim) == before
     # Positive control: the victim's own token reads its own rows at the same URLs.
-    own = _basic(victim["token"])
+    own = basic_auth(victim["token"].token_id, victim["token"].secret)
     for route, methods in operations.items():
         if "GET" in methods:
             response = _call("GET", fill(route, victim, victim["tenant"].slug), own)

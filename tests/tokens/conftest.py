@@ -6,10 +6,10 @@ from tests.factories import ThirdPartyTokenFactory
 
 
 @pytest.fixture
-def token(tenant, api_enabled):
+def token(enabled_tenant):
     """Return an active token of `tenant` (API access on) allowed to read Me and Organizations."""
     return ThirdPartyTokenFactory(
-        tenant=tenant, name="PSA sync", permissions=["Me.Read", "Organizations.Read"]
+        tenant=enabled_tenant, name="PSA sync", permissions=["Me.Read", "Organizations.Read"]
     )
 
 

@@ -9,7 +9,7 @@ import time_machine
 from accessgov.core import keys
 from accessgov.core.credentials import Decision, Refusal
 from accessgov.core.credentials import record_last_use as record_token_use
-from tests.factories import ApiUserFactory, OrganizationFactory, ThirdPartyTokenFactory
+from tests.factories import OrganizationFactory, ThirdPartyTokenFactory
 from tokens.auth import check_token
 from tokens.models import ThirdPartyToken
 
@@ -18,15 +18,10 @@ IP = "192.0.2.5"
 
 
 @pytest.fixture
-def api_user(tenant):
-    return ApiUserFactory(tenant=tenant)
-
-
-@pytest.fixture
-def make_token(tenant, api_user):
+def make_token(enabled_tenant):
     def _make(**overrides):
         fields = {
-            "tenant": tenant,
+            "tenant": enabled_tenant,
             "starts_at": NOW - timedelta(days=1),
             "expires_at": NOW + timedelta(days=30),
             "allowed_ips": ["192.0.2.0/24", "2001:db8::/32"],
@@ -107,6 +102,7 @@ def test_a_malformed_token_id_is_unknown_and_never_reaches_the_database(
     ],
 )
 def test_a_wrong_secret_is_refused_without_normalising_it(make_token, mangle):
+    """Attack catalogue case 3: a secret is never normalised."""
     token = make_token()
     decision = _check(token, secret=mangle(token.secret))
     assert decision == Decision(reason=Refusal.WRONG_SECRET, record=None)
@@ -118,6 +114,7 @@ def test_another_tokens_secret_does_not_open_this_token(make_token):
 
 
 def test_unknown_id_and_wrong_secret_do_the_same_hashing_work(make_token):
+    """Attack catalogue case 2: unknown ID and wrong secret look the same."""
     token = make_token()
     wrong = keys.generate_secret(keys.TOKEN_SECRET_PREFIX)
     with mock.patch("accessgov.core.keys.digest_secret", wraps=keys.digest_secret) as digest:
@@ -130,6 +127,7 @@ def test_unknown_id_and_wrong_secret_do_the_same_hashing_work(make_token):
 
 
 def test_an_oversized_secret_is_cut_before_hashing(make_token):
+    """Attack catalogue case 6: an oversized secret is refused before hashing."""
     token = make_token()
     with mock.patch("accessgov.core.keys.digest_secret", wraps=keys.digest_secret) as digest:
         _check(token, secret="x" * 1_000_000)
@@ -138,6 +136,7 @@ def test_an_oversized_secret_is_cut_before_hashing(make_token):
 
 
 def test_a_revoked_token_is_refused_one_second_after_revocation(make_token):
+    """Attack catalogue case 15: a revoked token stops at once."""
     token = make_token()
     token.revoke(by=None, now=NOW)
     decision = _check(token, now=NOW + timedelta(seconds=1))
@@ -146,12 +145,14 @@ def test_a_revoked_token_is_refused_one_second_after_revocation(make_token):
 
 
 def test_a_token_is_not_yet_valid_before_its_start_second(make_token):
+    """Attack catalogue case 14: a token is refused before its start and from its expiry."""
     token = make_token(starts_at=NOW)
     assert _check(token, now=NOW - timedelta(seconds=1)).reason == Refusal.NOT_YET_VALID
     assert _check(token, now=NOW).allowed
 
 
 def test_a_token_is_expired_from_its_expiry_second_on(make_token):
+    """Attack catalogue case 14: a token is refused before its start and from its expiry."""
     token = make_token(expires_at=NOW)
     assert _check(token, now=NOW - timedelta(seconds=1)).allowed
     assert _check(token, now=NOW).reason == Refusal.EXPIRED
@@ -185,6 +186,7 @@ def test_the_clock_defaults_to_now(make_token):
     ],
 )
 def test_the_ip_allowlist_decides_by_address(make_token, client_ip, allowed):
+    """Attack catalogue case 17: an address outside the allowlist is refused."""
     token = make_token()
     decision = _check(token, client_ip=client_ip)
     assert decision.allowed is allowed
@@ -220,8 +222,9 @@ def test_all_organizations_allows_any_organization_id(make_token):
     assert token.organization_scope.ids is None
 
 
-def test_api_access_off_refuses_every_token_of_the_tenant(make_token, api_user):
+def test_api_access_off_refuses_every_token_of_the_tenant(make_token, enabled_tenant):
     token = make_token()
+    api_user = enabled_tenant.api_user
     api_user.is_active = False
     api_user.save()
     assert _check(token).reason == Refusal.API_ACCESS_OFF

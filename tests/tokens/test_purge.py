@@ -1,4 +1,7 @@
-"""purge_revoked: only tokens past their grace, in batches, dry-run, audit, overlap and restart."""
+"""purge_revoked: only tokens past their grace, in batches, dry-run, audit, overlap and restart.
+
+Attack catalogue case 16: purge deletes only tokens revoked over 30 days ago.
+"""
 
 import re
 import threading

@@ -34,6 +34,7 @@ def _assert_status(token, now, expected):
     ],
 )
 def test_status_at_the_start_and_expiry_boundaries(now, expected):
+    """Attack catalogue case 14: a token is refused before its start and from its expiry."""
     token = ThirdPartyTokenFactory(starts_at=START, expires_at=EXPIRY)
     _assert_status(token, now, expected)
 

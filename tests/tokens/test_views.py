@@ -1,6 +1,5 @@
 """The Third-Party Tokens tab through HTTP: list, Create Token, one-time reveal, Edit, Revoke, Regenerate."""
 
-import base64
 import re
 
 import pytest
@@ -10,6 +9,7 @@ from django.test import Client
 from accessgov.audit.models import AuditEvent
 from accessgov.core import keys
 from accessgov.core.credentials import Refusal
+from tests.conftest import basic_auth
 from tests.factories import ApiUserFactory, OrganizationFactory, ThirdPartyTokenFactory
 from tests.tokens.conftest import tokens_url
 from tokens.auth import check_token
@@ -41,14 +41,16 @@ def _secret_in(response) -> str:
 # --- Create Token and the one-time reveal -------------------------------------------------------
 
 
-def test_create_shows_the_token_id_secret_basic_header_and_curl_once(admin_client, api_enabled):
+def test_create_shows_the_token_id_secret_basic_header_and_curl_once(admin_client, enabled_tenant):
+    """Attack catalogue case 46: a revealed secret is kept nowhere else."""
     response = admin_client.post(tokens_url(rest="new/"), _valid_form())
     assert response.status_code == 200
     token = ThirdPartyToken.objects.get(name="PSA sync")
     secret = _secret_in(response)
     body = response.content.decode()
-    basic = base64.b64encode(f"{token.token_id}:{secret}".encode()).decode()
-    assert f"Authorization: Basic {basic}" in body
+    header = basic_auth(token.token_id, secret)
+    basic = header.removeprefix("Basic ")
+    assert f"Authorization: {header}" in body
     assert "curl" in body and "https://testserver/api/v1/Me" in body
     assert "It will not be shown again." in body
     assert "no-store" in response["Cache-Control"]
@@ -68,7 +70,7 @@ def test_create_shows_the_token_id_secret_basic_header_and_curl_once(admin_clien
         assert secret not in page and basic not in page and token.digest not in page
 
 
-def test_create_saves_the_normalised_terms(admin_client, api_enabled, organizations):
+def test_create_saves_the_normalised_terms(admin_client, enabled_tenant, organizations):
     contoso, _ = organizations
     admin_client.post(
         tokens_url(rest="new/"),
@@ -88,7 +90,9 @@ def test_create_saves_the_normalised_terms(admin_client, api_enabled, organizati
     assert token.starts_at.isoformat() == "2030-01-02T03:04:00+00:00"
 
 
-def test_the_create_page_has_the_issues_labels(admin_client, api_enabled, organizations):
+def test_the_create_page_has_its_section_button_and_preset_labels(
+    admin_client, enabled_tenant, organizations
+):
     body = admin_client.get(tokens_url(rest="new/")).content.decode()
     for label in ["Create Token", "Details", "Authorization", "Edit Permissions", "Read-only", ">Create<"]:
         assert label in body
@@ -96,7 +100,7 @@ def test_the_create_page_has_the_issues_labels(admin_client, api_enabled, organi
     assert "Contoso" in body and "Fabrikam" in body
 
 
-def test_the_read_only_preset_works_without_javascript_and_creates_nothing(admin_client, api_enabled):
+def test_the_read_only_preset_works_without_javascript_and_creates_nothing(admin_client, enabled_tenant):
     response = admin_client.post(
         tokens_url(rest="new/"), _valid_form(name="Reader", permissions=["Notify.Send"], preset="read-only")
     )
@@ -116,6 +120,7 @@ def test_the_read_only_preset_works_without_javascript_and_creates_nothing(admin
 
 
 def test_creating_is_refused_until_the_api_policy_is_agreed(admin_client, tenant):
+    """Attack catalogue case 13: nothing is issued before the API Policy is agreed."""
     response = admin_client.post(tokens_url(rest="new/"), _valid_form())
     assert response.status_code == 400
     assert "Agree to the API Policy" in response.content.decode()
@@ -155,14 +160,16 @@ def test_creating_is_refused_until_the_api_policy_is_agreed(admin_client, tenant
         ({"description": "x" * 1001}, "Descriptions are at most 1000 characters"),
     ],
 )
-def test_bad_input_gets_a_clear_message_and_saves_nothing(admin_client, api_enabled, overrides, message):
+def test_bad_input_gets_a_clear_message_and_saves_nothing(admin_client, enabled_tenant, overrides, message):
     response = admin_client.post(tokens_url(rest="new/"), _valid_form(**overrides))
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert not ThirdPartyToken.objects.exists() and not AuditEvent.objects.exists()
+    assert not ThirdPartyToken.objects.exists()
+    # The log holds the agreement that turned API access on (enabled_tenant), and nothing since.
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["policy.agreed"]
 
 
-def test_a_duplicate_name_is_refused_whatever_its_case(admin_client, api_enabled, tenant):
+def test_a_duplicate_name_is_refused_whatever_its_case(admin_client, enabled_tenant, tenant):
     ThirdPartyTokenFactory(tenant=tenant, name="PSA Sync", revoked=True)
     response = admin_client.post(tokens_url(rest="new/"), _valid_form(name="psa sync"))
     assert response.status_code == 400
@@ -170,12 +177,13 @@ def test_a_duplicate_name_is_refused_whatever_its_case(admin_client, api_enabled
     assert ThirdPartyToken.objects.count() == 1
 
 
-def test_the_same_name_in_another_tenant_is_fine(admin_client, api_enabled, other_tenant):
+def test_the_same_name_in_another_tenant_is_fine(admin_client, enabled_tenant, other_tenant):
     ThirdPartyTokenFactory(tenant=other_tenant, name="PSA sync")
     assert admin_client.post(tokens_url(rest="new/"), _valid_form()).status_code == 200
 
 
-def test_an_organization_of_another_tenant_is_refused(admin_client, api_enabled, other_tenant):
+def test_an_organization_of_another_tenant_is_refused(admin_client, enabled_tenant, other_tenant):
+    """Attack catalogue case 10: another tenant's organization cannot be granted."""
     foreign = OrganizationFactory(tenant=other_tenant, name="Rival Org")
     response = admin_client.post(
         tokens_url(rest="new/"), _valid_form(organization_access="selected", organizations=[str(foreign.pk)])
@@ -185,7 +193,8 @@ def test_an_organization_of_another_tenant_is_refused(admin_client, api_enabled,
     assert not ThirdPartyToken.objects.exists()
 
 
-def test_forged_tenant_and_secret_fields_are_ignored(admin_client, api_enabled, other_tenant):
+def test_forged_tenant_and_secret_fields_are_ignored(admin_client, enabled_tenant, other_tenant):
+    """Attack catalogue case 9: forged tenant fields are ignored."""
     forged = _valid_form(
         tenant=str(other_tenant.pk), tenant_id=str(other_tenant.pk), token_id="agt_AAAAAAAAAAAA"
     )
@@ -204,7 +213,7 @@ LIST_QUERIES = 10
 
 
 def test_the_list_costs_the_same_queries_for_1_and_30_tokens(
-    admin_client, api_enabled, tenant, organizations, django_assert_num_queries
+    admin_client, enabled_tenant, tenant, organizations, django_assert_num_queries
 ):
     ThirdPartyTokenFactory(tenant=tenant, all_organizations=False, organization_ids=[organizations[0].pk])
     with django_assert_num_queries(LIST_QUERIES + 1):
@@ -222,7 +231,9 @@ def test_the_list_costs_the_same_queries_for_1_and_30_tokens(
     assert response.content.decode().count("<tr>") == 1 + 25
 
 
-def test_the_list_shows_each_column(admin_client, api_enabled, tenant, admin_user, organizations, settings):
+def test_the_list_shows_each_column(
+    admin_client, enabled_tenant, tenant, admin_user, organizations, settings
+):
     settings.ACCESSGOV_REVOKE_GRACE_DAYS = 30
     token = ThirdPartyTokenFactory(
         tenant=tenant,
@@ -260,7 +271,7 @@ def token_time(value: str):
     return datetime.fromisoformat(value)
 
 
-def test_the_list_filters_by_status_and_searches_by_name_or_token_id(admin_client, api_enabled, tenant):
+def test_the_list_filters_by_status_and_searches_by_name_or_token_id(admin_client, enabled_tenant, tenant):
     active = ThirdPartyTokenFactory(tenant=tenant, name="Alpha sync")
     revoked = ThirdPartyTokenFactory(tenant=tenant, name="Beta export", revoked=True)
     expired = ThirdPartyTokenFactory(tenant=tenant, name="Gamma", expired=True)
@@ -286,7 +297,9 @@ def test_the_list_filters_by_status_and_searches_by_name_or_token_id(admin_clien
     assert names("?status=bogus") == {"Alpha sync", "Beta export", "Gamma", "Delta"}
 
 
-def test_htmx_gets_just_the_list_fragment_and_pagination_keeps_the_filter(admin_client, api_enabled, tenant):
+def test_htmx_gets_just_the_list_fragment_and_pagination_keeps_the_filter(
+    admin_client, enabled_tenant, tenant
+):
     for n in range(30):
         ThirdPartyTokenFactory(tenant=tenant, name=f"Sync {n:02d}")
     response = admin_client.get(tokens_url() + "?q=sync", headers={"HX-Request": "true"})
@@ -299,7 +312,7 @@ def test_htmx_gets_just_the_list_fragment_and_pagination_keeps_the_filter(admin_
 
 
 def test_the_list_stays_paginated_at_10000_tokens(
-    admin_client, api_enabled, tenant, django_assert_num_queries
+    admin_client, enabled_tenant, tenant, django_assert_num_queries
 ):
     ThirdPartyToken.objects.bulk_create(
         ThirdPartyTokenFactory.build(tenant=tenant, name=f"Bulk {n}", token_id=f"agt_bulk{n:08d}")
@@ -378,7 +391,8 @@ def test_saving_an_unchanged_form_changes_and_audits_nothing(admin_client, token
     assert not AuditEvent.objects.filter(action="token.updated").exists()
 
 
-def test_an_expired_token_can_be_edited_without_moving_its_past_expiry(admin_client, tenant, api_enabled):
+def test_an_expired_token_can_be_edited_without_moving_its_past_expiry(admin_client, tenant, enabled_tenant):
+    """Attack catalogue case 14: a token is refused before its start and from its expiry."""
     token = ThirdPartyTokenFactory(tenant=tenant, expired=True)
     form = admin_client.get(tokens_url(rest=f"{token.pk}/edit/")).context["form"]
     data = {name: form[name].value() for name in form.fields}
@@ -416,6 +430,7 @@ def test_a_revoked_token_cannot_be_edited(admin_client, token):
 
 
 def test_revoke_asks_on_get_and_acts_only_on_a_confirmed_post(admin_client, token, settings):
+    """Attack catalogue case 39: no state change by GET or without the CSRF token."""
     settings.ACCESSGOV_REVOKE_GRACE_DAYS = 30
     page = admin_client.get(tokens_url(rest=f"{token.pk}/revoke/"))
     assert page.status_code == 200 and "Revoke the token “PSA sync”?" in page.content.decode()
@@ -486,9 +501,10 @@ def test_regenerating_after_the_grace_is_refused(admin_client, token, settings):
     assert token.revoked_at is not None and token.matches(token.secret)
 
 
-def test_regenerating_is_refused_while_api_access_is_off(admin_client, token, api_enabled):
-    api_enabled.is_active = False
-    api_enabled.save()
+def test_regenerating_is_refused_while_api_access_is_off(admin_client, token, enabled_tenant):
+    api_user = enabled_tenant.api_user
+    api_user.is_active = False
+    api_user.save()
     response = admin_client.post(tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on"}, follow=True)
     assert "Agree to the API Policy" in response.content.decode()
     token.refresh_from_db()
@@ -514,17 +530,19 @@ def _every_url(pk: int) -> list[tuple[str, str]]:
 
 
 def test_another_tenants_admin_gets_404_on_every_tokens_url(other_admin_client, token):
+    """Attack catalogue case 8: another tenant's rows are not found."""
     for method, rest in _every_url(token.pk):
         data = {"confirm": "on", **_valid_form()} if method == "post" else None
         response = getattr(other_admin_client, method)(tokens_url(rest=rest), data)
         assert response.status_code == 404, (method, rest)
     token.refresh_from_db()
     assert token.revoked_at is None and token.name == "PSA sync" and token.matches(token.secret)
-    assert not AuditEvent.objects.exists()
+    # The log holds the agreement that turned API access on (enabled_tenant), and nothing since.
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["policy.agreed"]
 
 
 def test_an_admin_cannot_reach_another_tenants_token_through_their_own_tenant(
-    admin_client, other_token, api_enabled
+    admin_client, other_token, enabled_tenant
 ):
     for method, rest in _every_url(other_token.pk)[3:]:
         response = getattr(admin_client, method)(
@@ -551,6 +569,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(token):
 
 
 def test_state_changing_posts_need_the_csrf_token(admin_user, token):
+    """Attack catalogue case 39: no state change by GET or without the CSRF token."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
     assert client.post(tokens_url(rest=f"{token.pk}/revoke/"), {"confirm": "on"}).status_code == 403
@@ -559,7 +578,8 @@ def test_state_changing_posts_need_the_csrf_token(admin_user, token):
     assert token.revoked_at is None
 
 
-def test_a_script_in_a_name_or_description_is_escaped(admin_client, tenant, api_enabled):
+def test_a_script_in_a_name_or_description_is_escaped(admin_client, tenant, enabled_tenant):
+    """Attack catalogue case 41: markup is escaped, never a link."""
     token = ThirdPartyTokenFactory(
         tenant=tenant, name="<script>alert(1)</script>", description="javascript:alert(1)"
     )
@@ -569,7 +589,8 @@ def test_a_script_in_a_name_or_description_is_escaped(admin_client, tenant, api_
         assert 'href="javascript:' not in body
 
 
-def test_an_error_while_revealing_keeps_the_secret_out_of_the_error_report(admin_user, api_enabled, rf):
+def test_an_error_while_revealing_keeps_the_secret_out_of_the_error_report(admin_user, enabled_tenant, rf):
+    """Attack catalogue case 46: a revealed secret is kept nowhere else."""
     import sys
     from unittest import mock
 

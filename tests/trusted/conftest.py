@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from django.test import Client
 
+from tests.conftest import basic_auth
 from tests.factories import (
     OAUTH_CLIENT_SECRET,
     OAUTH_REDIRECT_URI,
@@ -88,8 +89,7 @@ def refresh(client: Client, app, refresh_token: str, **extra):
 
 
 def _client_auth(app) -> dict[str, str]:
-    raw = f"{app.oauth_application.client_id}:{OAUTH_CLIENT_SECRET}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+    return {"Authorization": basic_auth(app.oauth_application.client_id, OAUTH_CLIENT_SECRET)}
 
 
 def tokens_for(admin_client: Client, app, organizations=()) -> dict:

@@ -9,6 +9,7 @@ from accessgov.policy import actions
 from accessgov.trusted import actions as trusted
 from accessgov.trusted import oauth
 from accessgov.trusted.models import TrustedApplicationAuthorization
+from tests.conftest import bearer_auth, enable_api
 from tests.factories import OrganizationFactory, TrustedApplicationFactory
 from tests.trusted.conftest import refresh, tokens_for
 
@@ -16,7 +17,7 @@ API = "/api/v1/"
 
 
 def _get(path: str, access_token: str, **params):
-    return Client().get(API + path, params, headers={"Authorization": f"Bearer {access_token}"}, secure=True)
+    return Client().get(API + path, params, headers={"Authorization": bearer_auth(access_token)}, secure=True)
 
 
 def test_me_says_the_caller_is_a_trusted_application(admin_client, enabled_tenant, app, contoso):
@@ -37,6 +38,7 @@ def test_me_says_the_caller_is_a_trusted_application(admin_client, enabled_tenan
 def test_organizations_are_those_granted_and_another_is_not_found(
     admin_client, enabled_tenant, app, contoso, fabrikam, other_tenant
 ):
+    """Attack catalogue case 20: an organization-scoped credential sees only its organizations."""
     tokens = tokens_for(admin_client, app, [contoso])
     rival = OrganizationFactory(tenant=other_tenant)
     listing = _get("Organizations", tokens["access_token"]).json()
@@ -133,12 +135,12 @@ def test_failed_access_tokens_count_towards_the_ip_block(admin_client, enabled_t
 
 
 def test_an_access_token_of_another_tenant_sees_only_its_tenant(
-    admin_client, other_admin_client, enabled_tenant, other_tenant, app, policy, contoso
+    admin_client, other_admin_client, enabled_tenant, other_tenant, app, contoso
 ):
     from accessgov.policy.models import ApiUser
     from tests.factories import UserFactory
 
-    actions.agree_to_policy(tenant=other_tenant, version=policy, by=UserFactory(), ip=None)
+    enable_api(other_tenant, by=UserFactory())
     assert ApiUser.objects.count() == 2
     everything = TrustedApplicationFactory(all_organizations=True)
     rival_org = OrganizationFactory(tenant=other_tenant, name="Rival Org")

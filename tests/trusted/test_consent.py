@@ -185,6 +185,7 @@ def test_refresh_rotates_and_scope_escalation_on_refresh_is_refused(
 def test_consent_is_refused_server_side_until_the_api_policy_is_agreed(
     admin_client, tenant, app, pkce, contoso
 ):
+    """Attack catalogue case 13: nothing is issued before the API Policy is agreed."""
     page = admin_client.get(consent_url(app, pkce))
     assert page.status_code == 200 and "agree to the API Policy" in page.content.decode()
     response = admin_client.post(
@@ -207,6 +208,7 @@ def test_an_application_asking_for_chosen_organizations_needs_at_least_one(
 def test_another_tenants_organization_cannot_be_granted(
     admin_client, enabled_tenant, app, pkce, contoso, other_tenant
 ):
+    """Attack catalogue case 10: another tenant's organization cannot be granted."""
     from tests.factories import OrganizationFactory
 
     rival = OrganizationFactory(tenant=other_tenant)
@@ -242,6 +244,7 @@ def test_a_technician_gets_a_403_page_saying_why(tech_client, enabled_tenant, ap
 
 
 def test_consent_for_another_tenant_is_not_found(other_admin_client, enabled_tenant, app, pkce):
+    """Attack catalogue case 8: another tenant's rows are not found."""
     assert other_admin_client.get(consent_url(app, pkce)).status_code == 404
     assert other_admin_client.post(consent_url(app, pkce), {"decision": "authorize"}).status_code == 404
     assert not Grant.objects.exists()

@@ -10,7 +10,7 @@ from django.test import Client
 
 from accessgov.audit.models import AuditEvent
 from accessgov.trusted.models import TrustedApplicationAuthorization
-from tests.api.conftest import ca_file, certificate_authority, tls_server, trusting  # noqa: F401
+from tests.conftest import bearer_auth, trusting
 from tests.factories import OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URI
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -43,8 +43,8 @@ def _consent_in_the_browser(
 
 
 def test_consent_exchange_call_refresh_revoke_with_authlib_over_https(
-    tls_server,  # noqa: F811
-    ca_file,  # noqa: F811
+    tls_server,
+    ca_file,
     admin_user,
     enabled_tenant,
     app,
@@ -82,7 +82,7 @@ def test_consent_exchange_call_refresh_revoke_with_authlib_over_https(
     assert session.get(f"{tls_server}/api/v1/Me", verify=ca_file).status_code == 200
     stale = session.get(
         f"{tls_server}/api/v1/Me",
-        headers={"Authorization": f"Bearer {first_access_token}"},
+        headers={"Authorization": bearer_auth(first_access_token)},
         withhold_token=True,
         verify=ca_file,
     )

@@ -135,11 +135,13 @@ def test_a_technician_gets_403_on_every_trusted_apps_url(tech_client, authorizat
 
 
 def test_revoke_by_get_changes_nothing(admin_client, authorization):
+    """Attack catalogue case 39: no state change by GET or without the CSRF token."""
     admin_client.get(f"{TAB}{authorization.pk}/revoke/?confirm=on")
     assert TrustedApplicationAuthorization.objects.get().revoked_at is None
 
 
 def test_revoke_needs_the_csrf_token(admin_user, authorization):
+    """Attack catalogue case 39: no state change by GET or without the CSRF token."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
     assert client.post(f"{TAB}{authorization.pk}/revoke/", {"confirm": "on"}).status_code == 403
@@ -147,6 +149,7 @@ def test_revoke_needs_the_csrf_token(admin_user, authorization):
 
 
 def test_a_logo_is_escaped_and_only_https(admin_client, enabled_tenant):
+    """Attack catalogue case 41: markup is escaped, never a link."""
     TrustedApplicationFactory(name="<script>alert(1)</script>", logo_url="https://cdn.example.com/logo.png")
     body = admin_client.get(TAB).content.decode()
     assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from tests.factories import ApiUserFactory, ApprovedWebhookDomainFactory, WebhookDestinationFactory
+from tests.factories import ApprovedWebhookDomainFactory, WebhookDestinationFactory
 from tests.webhooks.receiver import start_receiver
 from webhooks import delivery
 
@@ -60,8 +60,8 @@ def sender(receiver, dns) -> delivery.SafeSender:
 
 
 @pytest.fixture
-def approved(tenant, api_enabled):
-    return ApprovedWebhookDomainFactory(tenant=tenant, domain=RECEIVER_HOST)
+def approved(enabled_tenant):
+    return ApprovedWebhookDomainFactory(tenant=enabled_tenant, domain=RECEIVER_HOST)
 
 
 @pytest.fixture
@@ -75,8 +75,3 @@ def destination(tenant, approved, receiver):
     )
     receiver.secret = found.signing_secret
     return found
-
-
-@pytest.fixture
-def other_api_enabled(other_tenant):
-    return ApiUserFactory(tenant=other_tenant)

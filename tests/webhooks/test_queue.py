@@ -120,6 +120,7 @@ def test_case_28_removing_the_domain_blocks_queued_deliveries_at_send(
 def test_a_name_rebound_to_a_private_address_after_saving_is_blocked_at_send(
     tenant, destination, receiver, sender, dns
 ):
+    """Attack catalogue case 28: a name rebound to a private address is blocked at send."""
     delivery = _queue_notify(tenant)
     dns.table["hooks.example.com"] = ["10.0.0.5"]
     queue.deliver_due(sender=sender)
@@ -161,7 +162,7 @@ def test_the_worker_loop_sleeps_when_nothing_is_due(tenant, destination, receive
 
 
 def test_send_notification_queues_notify_to_subscribed_enabled_destinations_only(
-    tenant, destination, api_enabled
+    tenant, destination, enabled_tenant
 ):
     from tests.factories import WebhookDestinationFactory
 

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accessgov.audit.models import AuditEvent
 from accessgov.policy.models import ApiUser
+from tests.conftest import enable_api
 from tests.factories import (
     ApprovedWebhookDomainFactory,
     UserFactory,
@@ -45,7 +46,9 @@ def test_the_api_off_gate_also_holds_in_the_actions(tenant, admin_user):
         actions.add_domain(tenant=tenant, entry=parse_domain("hooks.example.com"), by=admin_user, ip=None)
 
 
-def test_add_new_domain_opens_the_field_in_place_with_htmx_and_as_a_page_without(admin_client, api_enabled):
+def test_add_new_domain_opens_the_field_in_place_with_htmx_and_as_a_page_without(
+    admin_client, enabled_tenant
+):
     fragment = admin_client.get(URL + "domains/add/", **HTMX)
     assert fragment.text.lstrip().startswith('<section class="card" id="domains">')
     assert 'name="domain"' in fragment.text and ">Add</button>" in fragment.text
@@ -56,7 +59,7 @@ def test_add_new_domain_opens_the_field_in_place_with_htmx_and_as_a_page_without
 
 
 def test_adding_a_domain_normalises_it_shows_the_unicode_form_and_audits(
-    admin_client, admin_user, tenant, api_enabled
+    admin_client, admin_user, tenant, enabled_tenant
 ):
     response = admin_client.post(URL + "domains/add/", {"domain": " *.Bücher.DE. "}, **HTMX)
     assert response.status_code == 200
@@ -68,7 +71,7 @@ def test_adding_a_domain_normalises_it_shows_the_unicode_form_and_audits(
     assert event.details == {"domain": "*.xn--bcher-kva.de", "unicode": "*.bücher.de"}
 
 
-def test_a_pasted_url_is_accepted_by_saying_which_host_was_taken(admin_client, api_enabled):
+def test_a_pasted_url_is_accepted_by_saying_which_host_was_taken(admin_client, enabled_tenant):
     response = admin_client.post(
         URL + "domains/add/", {"domain": "https://hooks.example.com/in"}, follow=True
     )
@@ -85,7 +88,7 @@ def test_a_pasted_url_is_accepted_by_saying_which_host_was_taken(admin_client, a
         ("", "Enter a domain"),
     ],
 )
-def test_a_refused_domain_says_why(admin_client, api_enabled, raw, reason):
+def test_a_refused_domain_says_why(admin_client, enabled_tenant, raw, reason):
     response = admin_client.post(URL + "domains/add/", {"domain": raw})
     assert response.status_code == 400 and reason in response.text
     htmx = admin_client.post(URL + "domains/add/", {"domain": raw}, **HTMX)
@@ -93,14 +96,14 @@ def test_a_refused_domain_says_why(admin_client, api_enabled, raw, reason):
     assert not ApprovedWebhookDomain.objects.exists()
 
 
-def test_a_duplicate_domain_is_refused(admin_client, tenant, api_enabled):
+def test_a_duplicate_domain_is_refused(admin_client, tenant, enabled_tenant):
     ApprovedWebhookDomainFactory(tenant=tenant, domain="hooks.example.com")
     response = admin_client.post(URL + "domains/add/", {"domain": "HOOKS.example.com."})
     assert response.status_code == 400 and "already on the approved list" in response.text
     assert ApprovedWebhookDomain.objects.count() == 1
 
 
-def test_domains_without_a_delivery_in_90_days_are_marked_for_review(admin_client, tenant, api_enabled):
+def test_domains_without_a_delivery_in_90_days_are_marked_for_review(admin_client, tenant, enabled_tenant):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -273,7 +276,7 @@ def test_redeliver_sends_a_failed_delivery_again_with_the_same_id(
     assert "Only a failed delivery can be sent again." in again.text
 
 
-def test_case_41_markup_in_a_description_is_escaped(admin_client, tenant, api_enabled):
+def test_case_41_markup_in_a_description_is_escaped(admin_client, tenant, enabled_tenant):
     WebhookDestinationFactory(tenant=tenant, description="<script>alert(1)</script>")
     page = admin_client.get(URL)
     assert "<script>alert(1)</script>" not in page.text
@@ -315,8 +318,9 @@ def _every_url(tenant_slug: str, destination, approved, delivery) -> list[tuple[
 
 
 def test_case_8_another_tenants_admin_gets_404_on_every_webhooks_url(
-    other_admin_client, other_api_enabled, tenant, approved, destination
+    other_admin_client, other_tenant, other_admin, tenant, approved, destination
 ):
+    enable_api(other_tenant, by=other_admin)
     delivery = WebhookDeliveryFactory(destination=destination, failed=True)
     secret = destination.signing_secret
     for method, url in _every_url("acme", destination, approved, delivery):
@@ -348,7 +352,7 @@ def _count_queries(client, url) -> int:
     return len(queries)
 
 
-def test_the_index_makes_the_same_number_of_queries_for_1_and_30_rows(admin_client, tenant, api_enabled):
+def test_the_index_makes_the_same_number_of_queries_for_1_and_30_rows(admin_client, tenant, enabled_tenant):
     def add(n_from, n_to):
         for n in range(n_from, n_to):
             user = UserFactory()
@@ -387,10 +391,8 @@ def test_the_delivery_log_paginates_in_place_with_htmx(admin_client, destination
     assert "Page 2 of 2" in response.text
 
 
-def test_case_49_the_admin_never_shows_a_signing_secret(destination):
-    staff = UserFactory(username="support", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(staff)
+def test_case_49_the_admin_never_shows_a_signing_secret(destination, staff_client):
+    client = staff_client
     for url in [
         "/admin/webhooks/webhookdestination/",
         f"/admin/webhooks/webhookdestination/{destination.pk}/change/",

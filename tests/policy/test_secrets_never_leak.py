@@ -24,7 +24,8 @@ def dump_database() -> str:
     return "\n".join(chunks)
 
 
-def test_a_revealed_key_is_never_stored_logged_or_shown_again(admin_client, tenant, api_enabled, caplog):
+def test_a_revealed_key_is_never_stored_logged_or_shown_again(admin_client, tenant, enabled_tenant, caplog):
+    """Attack catalogue case 46: a revealed secret is kept nowhere else."""
     caplog.set_level(logging.DEBUG)
     response = admin_client.post("/t/acme/settings/api/keys/", {"name": "PSA sync"})
     raw = KEY_PATTERN.search(response.text).group(0)
@@ -45,8 +46,10 @@ def test_a_revealed_key_is_never_stored_logged_or_shown_again(admin_client, tena
     assert not KEY_PATTERN.search(again.text)
 
 
-def test_an_error_report_made_after_the_key_exists_does_not_carry_it(admin_user, api_enabled, monkeypatch):
-    """A crash after the key was committed (here: rendering) reports no local holding the key."""
+def test_an_error_report_made_after_the_key_exists_does_not_carry_it(admin_user, enabled_tenant, monkeypatch):
+    """Attack catalogue case 46: a revealed secret is kept nowhere else.
+
+    A crash after the key was committed (here: rendering) reports no local holding the key."""
     from django.contrib.messages.storage.fallback import FallbackStorage
     from django.test import RequestFactory
     from django.views.debug import ExceptionReporter

@@ -1,24 +1,16 @@
-"""Django admin for support staff: everything visible, no digest, deletes audited, audit read-only."""
+"""The Django admin of API keys for support staff: prefix visible, no digest, deletes audited."""
 
 import pytest
-from django.test import Client
 
 from accessgov.audit.models import AuditEvent
 from accessgov.policy.models import ApiKey
-from tests.factories import ApiKeyFactory, AuditEventFactory, UserFactory
+from tests.factories import ApiKeyFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client():
-    staff = UserFactory(username="support", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
 def test_the_key_change_page_shows_the_prefix_and_never_the_digest(staff_client, tenant):
+    """Attack catalogue case 49: the admin never shows a digest or secret."""
     api_key = ApiKeyFactory(tenant=tenant, name="PSA sync")
     page = staff_client.get(f"/admin/accessgov/apikey/{api_key.pk}/change/")
     assert page.status_code == 200
@@ -30,6 +22,7 @@ def test_the_key_change_page_shows_the_prefix_and_never_the_digest(staff_client,
 
 
 def test_searching_keys_by_digest_finds_nothing(staff_client, tenant):
+    """Attack catalogue case 49: the admin never shows a digest or secret."""
     api_key = ApiKeyFactory(tenant=tenant)
     listing = staff_client.get("/admin/accessgov/apikey/", {"q": api_key.digest[:20]})
     assert "0 API keys" in listing.text or api_key.prefix not in listing.text
@@ -57,28 +50,3 @@ def test_the_bulk_delete_action_is_audited_per_key(staff_client, tenant, other_t
     )
     assert not ApiKey.objects.exists()
     assert set(AuditEvent.objects.values_list("tenant__slug", flat=True)) == {"acme", "rival"}
-
-
-def test_audit_events_are_read_only_in_the_admin(staff_client, tenant):
-    event = AuditEventFactory(tenant=tenant)
-    assert staff_client.get(f"/admin/accessgov/auditevent/{event.pk}/change/").status_code == 200
-    assert (
-        staff_client.post(f"/admin/accessgov/auditevent/{event.pk}/change/", {"action": "x"}).status_code
-        == 403
-    )
-    assert (
-        staff_client.post(f"/admin/accessgov/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code
-        == 403
-    )
-    assert staff_client.get("/admin/accessgov/auditevent/add/").status_code == 403
-    assert AuditEvent.objects.get(pk=event.pk).action == "api_key.created"
-
-
-def test_tenants_are_searchable_by_partner_id(staff_client, tenant, other_tenant):
-    listing = staff_client.get("/admin/tenants/tenant/", {"q": tenant.partner_id})
-    assert "Acme MSP" in listing.text
-    assert "Rival MSP" not in listing.text
-
-
-def test_tenant_members_without_staff_status_cannot_open_the_admin(admin_client):
-    assert admin_client.get("/admin/").status_code == 302

@@ -1,0 +1,84 @@
+"""The per-process cache of verified credentials: a warm request needs no SQL, and any change to a
+credential reaches every app server's copy on the next request."""
+
+import os
+import uuid
+
+import pytest
+from django.core.cache import caches
+from django.utils import timezone
+
+from accessgov.api import cache as credentials
+from accessgov.policy import actions
+from tests.api.conftest import ALL_READ
+from tests.conftest import TEST_REDIS_URL, basic_auth, delete_redis_keys
+from tests.factories import ThirdPartyTokenFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """Run the test with the Redis cache (the credential cache exists only there)."""
+    prefix = f"edges-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    try:
+        caches["default"].get("ping")
+    except Exception:  # noqa: BLE001
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("Redis is not running here (CI always runs this)")
+    credentials.clear()
+    yield
+    credentials.clear()
+    # The suite's own cleanup knows only the run's prefix; this one is the test's.
+    delete_redis_keys(caches["default"], prefix)
+
+
+def test_a_warm_request_makes_no_sql_query(api, token, redis_cache, django_assert_num_queries):
+    auth = basic_auth(token.token_id, token.secret)
+    assert api.get("Me", auth).status_code == 200
+    with django_assert_num_queries(0):
+        assert api.get("Me", auth).status_code == 200
+
+
+def test_a_cached_token_is_dropped_at_once_when_it_is_revoked_edited_or_access_is_switched_off(
+    api, enabled_tenant, admin_user, redis_cache, policy
+):
+    """Attack catalogue case 15: a revoked token stops at once."""
+    token = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=ALL_READ)
+    auth = basic_auth(token.token_id, token.secret)
+    assert api.get("Organizations", auth).status_code == 200
+    # An edit through save(): the permission is gone on the very next request.
+    token.permissions = ["Me.Read"]
+    token.save()
+    assert api.get("Organizations", auth).status_code == 403
+    # API access off (another model altogether) reaches every cached credential.
+    assert api.get("Me", auth).status_code == 200
+    actions.disable_api_access(tenant=enabled_tenant, by=admin_user, ip=None)
+    assert api.get("Me", auth).json()["Error"]["Code"] == "api_access_off"
+    actions.agree_to_policy(tenant=enabled_tenant, version=policy, by=admin_user, ip=None)
+    assert api.get("Me", auth).status_code == 200
+    # A revocation is a conditional UPDATE, no save(): it publishes the change itself.
+    token.revoke(by=admin_user, now=timezone.now())
+    assert api.get("Me", auth).json()["Error"]["Code"] == "token_revoked"
+
+
+def test_another_app_servers_cached_copy_is_refused_after_a_change(
+    api, token, admin_user, redis_cache, django_capture_on_commit_callbacks
+):
+    auth = basic_auth(token.token_id, token.secret)
+    assert api.get("Me", auth).status_code == 200
+    stale = credentials.get(f"t:{token.token_id}")
+    assert stale is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        token.revoke(by=admin_user, now=timezone.now())
+    # Put the stale copy back, as a second app server would still hold it: the versions differ.
+    credentials._entries[f"t:{token.token_id}"] = stale
+    assert api.get("Me", auth).status_code == 401
