@@ -8,6 +8,15 @@ from tenants.models import Tenant, TenantOwnedQuerySet
 
 
 class Action(models.TextChoices):
+    # Support staff's changes to a tenant's directory in the Django admin
+    TENANT_CREATED = "tenant.created", "Tenant created"
+    TENANT_RENAMED = "tenant.renamed", "Tenant renamed"
+    ORGANIZATION_ADDED = "organization.added", "Organization added"
+    ORGANIZATION_RENAMED = "organization.renamed", "Organization renamed"
+    ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
+    MEMBERSHIP_ADDED = "membership.added", "Member added"
+    MEMBERSHIP_ROLE_CHANGED = "membership.role_changed", "Member's role changed"
+    MEMBERSHIP_REMOVED = "membership.removed", "Member removed"
     POLICY_AGREED = "policy.agreed", "API Policy agreed"
     API_ACCESS_DISABLED = "api_access.disabled", "API access turned off"
     API_KEY_CREATED = "api_key.created", "API key created"
