@@ -1,5 +1,6 @@
 """Settings for accessgov, read from the environment (README lists every variable)."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -294,13 +295,24 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {LOG_LEVEL!r}."
+    )
+# oauthlib and django-oauth-toolkit log authorization codes, access and refresh tokens in their
+# DEBUG records: their loggers never go below INFO, whatever LOG_LEVEL says.
+OAUTH_LOG_LEVEL = max(logging.INFO, logging.getLevelNamesMapping()[LOG_LEVEL])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "oauthlib": {"level": OAUTH_LOG_LEVEL},
+        "oauth2_provider": {"level": OAUTH_LOG_LEVEL},
         "django.db.backends": {"level": "WARNING"},
         # odata-query warns on every filter whose value type it cannot infer; the filter still works.
         "odata_query": {"level": "ERROR"},
