@@ -42,6 +42,10 @@ class Action(models.TextChoices):
     # Trusted Applications
     TRUSTED_APP_AUTHORIZED = "trusted_app.authorized", "Trusted application authorized"
     TRUSTED_APP_REVOKED = "trusted_app.revoked", "Trusted application authorization revoked"
+    TRUSTED_APP_CODE_REPLAYED = (
+        "trusted_app.code_replayed",
+        "Trusted application's authorization code used twice: its tokens revoked",
+    )
     # The operator's gateways
     GATEWAY_KEY_CREATED = "gateway_key.created", "Gateway key created"
     GATEWAY_KEY_DELETED = "gateway_key.deleted", "Gateway key deleted"
