@@ -42,6 +42,7 @@ class Action(models.TextChoices):
     # Trusted Applications
     TRUSTED_APP_AUTHORIZED = "trusted_app.authorized", "Trusted application authorized"
     TRUSTED_APP_REVOKED = "trusted_app.revoked", "Trusted application authorization revoked"
+    TRUSTED_APP_NARROWED = "trusted_app.narrowed", "Trusted application authorization narrowed"
     TRUSTED_APP_CODE_REPLAYED = (
         "trusted_app.code_replayed",
         "Trusted application's authorization code used twice: its tokens revoked",

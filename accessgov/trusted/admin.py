@@ -61,6 +61,10 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     raw_id_fields = ["oauth_application"]
     list_select_related = ["oauth_application"]
 
+    def save_model(self, request: HttpRequest, obj: TrustedApplication, form, change: bool) -> None:
+        # Fewer permissions narrow the live authorizations too, each audited.
+        actions.save_application(application=obj, by=request.user, ip=get_client_ip(request))
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Authorizations point at it; untick "Is enabled" to withdraw an application instead.
         return False
