@@ -47,7 +47,13 @@ for entry in env_list("ACCESSGOV_OLD_KEY_PEPPERS"):
     old_id, _, old_value = entry.partition(":")
     if not old_id or not old_value:
         raise ImproperlyConfigured("ACCESSGOV_OLD_KEY_PEPPERS entries look like ID:PEPPER, comma-separated.")
-    KEY_PEPPERS.setdefault(old_id, old_value)
+    if old_id in KEY_PEPPERS:
+        # Two peppers under one ID: digests would verify against whichever won, silently.
+        raise ImproperlyConfigured(
+            f"ACCESSGOV_OLD_KEY_PEPPERS reuses pepper ID {old_id!r} (the current ACCESSGOV_KEY_PEPPER_ID "
+            "or an earlier entry): every pepper needs its own ID."
+        )
+    KEY_PEPPERS[old_id] = old_value
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
