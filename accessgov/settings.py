@@ -1,5 +1,6 @@
 """Settings for accessgov, read from the environment (README lists every variable)."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -46,7 +47,13 @@ for entry in env_list("ACCESSGOV_OLD_KEY_PEPPERS"):
     old_id, _, old_value = entry.partition(":")
     if not old_id or not old_value:
         raise ImproperlyConfigured("ACCESSGOV_OLD_KEY_PEPPERS entries look like ID:PEPPER, comma-separated.")
-    KEY_PEPPERS.setdefault(old_id, old_value)
+    if old_id in KEY_PEPPERS:
+        # Two peppers under one ID: digests would verify against whichever won, silently.
+        raise ImproperlyConfigured(
+            f"ACCESSGOV_OLD_KEY_PEPPERS reuses pepper ID {old_id!r} (the current ACCESSGOV_KEY_PEPPER_ID "
+            "or an earlier entry): every pepper needs its own ID."
+        )
+    KEY_PEPPERS[old_id] = old_value
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -294,13 +301,24 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {LOG_LEVEL!r}."
+    )
+# oauthlib and django-oauth-toolkit log authorization codes, access and refresh tokens in their
+# DEBUG records: their loggers never go below INFO, whatever LOG_LEVEL says.
+OAUTH_LOG_LEVEL = max(logging.INFO, logging.getLevelNamesMapping()[LOG_LEVEL])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "oauthlib": {"level": OAUTH_LOG_LEVEL},
+        "oauth2_provider": {"level": OAUTH_LOG_LEVEL},
         "django.db.backends": {"level": "WARNING"},
         # odata-query warns on every filter whose value type it cannot infer; the filter still works.
         "odata_query": {"level": "ERROR"},

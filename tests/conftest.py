@@ -14,6 +14,7 @@ from itertools import batched
 import pytest
 import trustme
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connections
@@ -196,6 +197,14 @@ def other_admin_client(other_admin) -> Client:
 def staff_client(db) -> Client:
     """Return a client signed in as the operator's support staff (staff and superuser)."""
     return _client_for(UserFactory(username="support", is_staff=True, is_superuser=True))
+
+
+@pytest.fixture
+def view_only_staff_client(db) -> Client:
+    """Return a client signed in as support staff who may view every model in the admin, change none."""
+    user = UserFactory(username="auditor", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    return _client_for(user)
 
 
 @pytest.fixture

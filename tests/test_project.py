@@ -117,3 +117,18 @@ def test_seed_demo_prints_a_random_password_for_new_users(capsys):
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.get(username="demo-tech").check_password(password)
+
+
+@pytest.mark.parametrize(
+    "old_peppers",
+    ["1:older-pepper", "2:older-pepper,2:oldest-pepper"],
+    ids=["the-current-id", "twice-in-the-list"],
+)
+def test_a_reused_pepper_id_refuses_to_start(old_peppers):
+    base = {"DJANGO_SECRET_KEY": "x" * 50, "ACCESSGOV_KEY_PEPPER": "y" * 50, "ACCESSGOV_KEY_PEPPER_ID": "1"}
+    refused = run_check(**base, ACCESSGOV_OLD_KEY_PEPPERS=old_peppers)
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured" in refused.stderr
+    assert "reuses pepper ID" in refused.stderr
+    started = run_check(**base, ACCESSGOV_OLD_KEY_PEPPERS="2:older-pepper,3:oldest-pepper")
+    assert started.returncode == 0, started.stderr

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from accessgov.audit.models import Action, AuditEvent
-from tenants.models import Tenant
+from tenants.models import Membership, Organization, Tenant
 
 # Sent once the change an event records is committed (never for a rolled-back change), with the
 # AuditEvent as `event`. Higher floors connect to it in their AppConfig.ready(): webhooks queues
@@ -48,4 +48,80 @@ def record_event(
     return event
 
 
-__all__ = ["Action", "actor_label_for", "event_committed", "record_event"]
+# Support staff change tenants' directories in the Django admin (accessgov/audit/admin.py). Floor 1
+# is the lowest that may import both tenants and the audit log, so these workflows live here.
+DirectoryRow = Tenant | Organization | Membership
+
+
+def _membership_details(membership: Membership) -> dict:
+    return {"user": membership.user.get_username(), "role": membership.role}
+
+
+def _record_added(row: DirectoryRow, *, by, ip: str | None) -> None:
+    if isinstance(row, Tenant):
+        details, action = {"name": row.name, "slug": row.slug}, Action.TENANT_CREATED
+    elif isinstance(row, Organization):
+        details, action = {"name": row.name}, Action.ORGANIZATION_ADDED
+    else:
+        details, action = _membership_details(row), Action.MEMBERSHIP_ADDED
+    tenant = row if isinstance(row, Tenant) else row.tenant
+    record_event(tenant=tenant, actor=by, action=action, target=row, details=details, ip=ip)
+
+
+def _record_removed(row: Organization | Membership, *, by, ip: str | None) -> None:
+    if isinstance(row, Organization):
+        details, action = {"name": row.name}, Action.ORGANIZATION_DELETED
+    else:
+        details, action = _membership_details(row), Action.MEMBERSHIP_REMOVED
+    record_event(tenant=row.tenant, actor=by, action=action, target=row, details=details, ip=ip)
+
+
+@transaction.atomic
+def save_directory_row(*, row: DirectoryRow, by, ip: str | None) -> DirectoryRow:
+    """Save ROW (a tenant, organization or membership) as BY changed it, audit what changed, return it."""
+    model = type(row)
+    before = model._default_manager.select_for_update().filter(pk=row.pk).first() if row.pk else None
+    row.save()
+    if before is None:
+        _record_added(row, by=by, ip=ip)
+    elif isinstance(row, Membership) and (before.user_id, before.tenant_id) != (row.user_id, row.tenant_id):
+        # Another person or tenant: to the tenants' Activity that is one member gone and one added.
+        _record_removed(before, by=by, ip=ip)
+        _record_added(row, by=by, ip=ip)
+    elif isinstance(row, Membership) and before.role != row.role:
+        details = {"user": row.user.get_username(), "role": [before.role, row.role]}
+        record_event(
+            tenant=row.tenant,
+            actor=by,
+            action=Action.MEMBERSHIP_ROLE_CHANGED,
+            target=row,
+            details=details,
+            ip=ip,
+        )
+    elif isinstance(row, Tenant | Organization):
+        fields = ["name", "slug"] if isinstance(row, Tenant) else ["name"]
+        changed = {
+            f: [getattr(before, f), getattr(row, f)] for f in fields if getattr(before, f) != getattr(row, f)
+        }
+        if changed:
+            action = Action.TENANT_RENAMED if isinstance(row, Tenant) else Action.ORGANIZATION_RENAMED
+            tenant = row if isinstance(row, Tenant) else row.tenant
+            record_event(tenant=tenant, actor=by, action=action, target=row, details=changed, ip=ip)
+    return row
+
+
+@transaction.atomic
+def delete_directory_row(*, row: Organization | Membership, by, ip: str | None) -> None:
+    """Delete ROW (an organization or a membership) as BY asked, audited in its tenant's Activity."""
+    _record_removed(row, by=by, ip=ip)
+    row.delete()
+
+
+__all__ = [
+    "Action",
+    "actor_label_for",
+    "delete_directory_row",
+    "event_committed",
+    "record_event",
+    "save_directory_row",
+]

@@ -8,6 +8,15 @@ from tenants.models import Tenant, TenantOwnedQuerySet
 
 
 class Action(models.TextChoices):
+    # Support staff's changes to a tenant's directory in the Django admin
+    TENANT_CREATED = "tenant.created", "Tenant created"
+    TENANT_RENAMED = "tenant.renamed", "Tenant renamed"
+    ORGANIZATION_ADDED = "organization.added", "Organization added"
+    ORGANIZATION_RENAMED = "organization.renamed", "Organization renamed"
+    ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
+    MEMBERSHIP_ADDED = "membership.added", "Member added"
+    MEMBERSHIP_ROLE_CHANGED = "membership.role_changed", "Member's role changed"
+    MEMBERSHIP_REMOVED = "membership.removed", "Member removed"
     POLICY_AGREED = "policy.agreed", "API Policy agreed"
     API_ACCESS_DISABLED = "api_access.disabled", "API access turned off"
     API_KEY_CREATED = "api_key.created", "API key created"
@@ -33,6 +42,11 @@ class Action(models.TextChoices):
     # Trusted Applications
     TRUSTED_APP_AUTHORIZED = "trusted_app.authorized", "Trusted application authorized"
     TRUSTED_APP_REVOKED = "trusted_app.revoked", "Trusted application authorization revoked"
+    TRUSTED_APP_NARROWED = "trusted_app.narrowed", "Trusted application authorization narrowed"
+    TRUSTED_APP_CODE_REPLAYED = (
+        "trusted_app.code_replayed",
+        "Trusted application's authorization code used twice: its tokens revoked",
+    )
     # The operator's gateways
     GATEWAY_KEY_CREATED = "gateway_key.created", "Gateway key created"
     GATEWAY_KEY_DELETED = "gateway_key.deleted", "Gateway key deleted"

@@ -96,6 +96,63 @@ def _revoke_tokens(authorization: TrustedApplicationAuthorization) -> int:
 
 
 @transaction.atomic
+def save_application(*, application: TrustedApplication, by, ip: str | None) -> TrustedApplication:
+    """Save APPLICATION as support staff defined it and return it; a live authorization holding a
+    permission the application lost keeps only the intersection (audited per authorization). Its
+    tokens follow at once: each request is judged against the authorization row."""
+    application.save()
+    allowed = set(application.permissions)
+    authorizations = (
+        TrustedApplicationAuthorization.objects.live()
+        .select_for_update()
+        .filter(application=application)
+        .select_related("tenant")
+    )
+    for authorization in authorizations:
+        removed = [p for p in authorization.permissions if p not in allowed]
+        if not removed:
+            continue
+        authorization.permissions = [p for p in authorization.permissions if p in allowed]
+        authorization.save(update_fields=["permissions"])
+        record_event(
+            tenant=authorization.tenant,
+            actor=by,
+            action=Action.TRUSTED_APP_NARROWED,
+            target=authorization,
+            details={
+                "application": application.name,
+                "permissions": authorization.permissions,
+                "removed": removed,
+            },
+            ip=ip,
+        )
+    return application
+
+
+@transaction.atomic
+def revoke_tokens_of_replayed_code(*, code_checksum: str, application) -> int:
+    """Revoke the access and refresh tokens issued from a code presented again (RFC 6749 4.1.2);
+    return how many access tokens. The code was stolen or the client is broken: either way its
+    tokens may be in the wrong hands."""
+    access_tokens = list(
+        AccessToken.objects.filter(
+            trusted_link__code_checksum=code_checksum, application=application
+        ).select_related("trusted_link__authorization__tenant", "trusted_link__authorization__application")
+    )
+    for access_token in access_tokens:
+        authorization = access_token.trusted_link.authorization
+        record_event(
+            tenant=authorization.tenant,
+            actor=None,
+            action=Action.TRUSTED_APP_CODE_REPLAYED,
+            target=authorization,
+            details={"application": authorization.application.name, "access_tokens_revoked": 1},
+        )
+        revoke_access_token(access_token)
+    return len(access_tokens)
+
+
+@transaction.atomic
 def revoke_authorization(
     *, authorization: TrustedApplicationAuthorization, by, ip: str | None
 ) -> TrustedApplicationAuthorization:

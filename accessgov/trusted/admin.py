@@ -61,6 +61,10 @@ class TrustedApplicationAdmin(admin.ModelAdmin):
     raw_id_fields = ["oauth_application"]
     list_select_related = ["oauth_application"]
 
+    def save_model(self, request: HttpRequest, obj: TrustedApplication, form, change: bool) -> None:
+        # Fewer permissions narrow the live authorizations too, each audited.
+        actions.save_application(application=obj, by=request.user, ip=get_client_ip(request))
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Authorizations point at it; untick "Is enabled" to withdraw an application instead.
         return False
@@ -81,7 +85,10 @@ class TrustedApplicationAuthorizationAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
 
-    @admin.action(description="Revoke selected authorizations (their tokens stop at once)")
+    # Without `permissions`, Django offers an action to anyone who may view the list.
+    @admin.action(
+        description="Revoke selected authorizations (their tokens stop at once)", permissions=["change"]
+    )
     def revoke_selected(self, request: HttpRequest, queryset) -> None:
         count = 0
         for authorization in queryset.live().select_related("tenant", "application"):

@@ -104,6 +104,9 @@ class TrustedApplicationToken(models.Model):
         blank=True,
         related_name="trusted_link",
     )
+    # SHA-256 of the authorization code an access token descends from (kept across refreshes):
+    # DOT deletes a code once used, and a second use must still find and revoke these tokens.
+    code_checksum = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         constraints = [

@@ -8,12 +8,16 @@ authorization response, and TenantOAuth2Validator links every code and access to
 refuses to exchange or refresh once that authorization is revoked or the tenant's API access is off.
 """
 
+import hashlib
+
+from oauth2_provider.models import Grant
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 from oauthlib.oauth2.rfc6749 import errors
 
 from accessgov.core import catalogue, keys
 from accessgov.policy.access import access_on
+from accessgov.trusted import actions
 from accessgov.trusted.models import (
     TrustedApplication,
     TrustedApplicationAuthorization,
@@ -59,6 +63,10 @@ class CatalogueScopes(BaseScopes):
         return self.get_available_scopes(application, request)
 
 
+def _checksum(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
 def _live_authorization(queryset) -> TrustedApplicationAuthorization | None:
     link = queryset.select_related("authorization__tenant__api_user", "authorization__application").first()
     if link is None or not is_usable(link.authorization):
@@ -80,6 +88,9 @@ class TenantOAuth2Validator(OAuth2Validator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            if not Grant.objects.filter(code=code, application=client).exists():
+                # Used before (DOT deletes a code on use): revoke what it was exchanged for.
+                actions.revoke_tokens_of_replayed_code(code_checksum=_checksum(code), application=client)
             return False
         authorization = _live_authorization(
             TrustedApplicationToken.objects.filter(code__code=code, code__application=client)
@@ -87,6 +98,7 @@ class TenantOAuth2Validator(OAuth2Validator):
         if authorization is None:
             return False  # invalid_grant: revoked, or API access turned off since the consent
         request.trusted_authorization_id = authorization.pk
+        request.trusted_code_checksum = _checksum(code)
         return True
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
@@ -96,12 +108,12 @@ class TenantOAuth2Validator(OAuth2Validator):
         if instance.access_token_id is None:
             return False
         # A live refresh token is bound to the access token it came with, which carries the link.
-        authorization = _live_authorization(
-            TrustedApplicationToken.objects.filter(access_token_id=instance.access_token_id)
-        )
+        links = TrustedApplicationToken.objects.filter(access_token_id=instance.access_token_id)
+        authorization = _live_authorization(links)
         if authorization is None:
             return False
         request.trusted_authorization_id = authorization.pk
+        request.trusted_code_checksum = links.values_list("code_checksum", flat=True).first() or ""
         return True
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
@@ -109,5 +121,9 @@ class TenantOAuth2Validator(OAuth2Validator):
         if authorization_id is None:
             raise errors.InvalidGrantError(request=request)
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)
-        TrustedApplicationToken.objects.create(authorization_id=authorization_id, access_token=access_token)
+        TrustedApplicationToken.objects.create(
+            authorization_id=authorization_id,
+            access_token=access_token,
+            code_checksum=getattr(request, "trusted_code_checksum", ""),
+        )
         return access_token

@@ -50,3 +50,17 @@ def test_the_bulk_delete_action_is_audited_per_key(staff_client, tenant, other_t
     )
     assert not ApiKey.objects.exists()
     assert set(AuditEvent.objects.values_list("tenant__slug", flat=True)) == {"acme", "rival"}
+
+
+def test_view_only_staff_cannot_delete_keys(view_only_staff_client, tenant):
+    api_key = ApiKeyFactory(tenant=tenant)
+    listing = view_only_staff_client.get("/admin/accessgov/apikey/")
+    assert listing.status_code == 200 and api_key.prefix in listing.text
+    assert "delete_selected_keys" not in listing.text
+    view_only_staff_client.post(
+        "/admin/accessgov/apikey/", {"action": "delete_selected_keys", "_selected_action": [api_key.pk]}
+    )
+    response = view_only_staff_client.post(f"/admin/accessgov/apikey/{api_key.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert ApiKey.objects.filter(pk=api_key.pk).exists()
+    assert not AuditEvent.objects.filter(action="api_key.deleted").exists()

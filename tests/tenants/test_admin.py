@@ -2,6 +2,10 @@
 
 import pytest
 
+from accessgov.audit.models import AuditEvent
+from tenants.models import Membership, Organization, Tenant
+from tests.factories import UserFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -14,3 +18,116 @@ def test_tenants_are_searchable_by_partner_id(staff_client, tenant, other_tenant
 def test_tenant_members_without_staff_status_cannot_open_the_admin(admin_client):
     """Attack catalogue case 48: the admin is for the operator's staff only."""
     assert admin_client.get("/admin/").status_code == 302
+
+
+def _inline_management(prefix: str, total: int, initial: int) -> dict:
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def _events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action).order_by("pk"))
+
+
+def test_staff_creating_and_renaming_a_tenant_is_in_its_activity(staff_client):
+    empty_inlines = _inline_management("organizations", 0, 0) | _inline_management("memberships", 0, 0)
+    response = staff_client.post(
+        "/admin/tenants/tenant/add/", {"name": "Northwind", "slug": "northwind", **empty_inlines}
+    )
+    assert response.status_code == 302, response.content[:2000]
+    tenant = Tenant.objects.get(slug="northwind")
+    [created] = _events("tenant.created")
+    assert (created.tenant, created.actor_label) == (tenant, "support (staff)")
+    response = staff_client.post(
+        f"/admin/tenants/tenant/{tenant.pk}/change/",
+        {"name": "Northwind Traders", "slug": "northwind", **empty_inlines},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    [renamed] = _events("tenant.renamed")
+    assert renamed.tenant == tenant and renamed.actor_label == "support (staff)"
+    assert renamed.details == {"name": ["Northwind", "Northwind Traders"]}
+
+
+def test_staff_adding_renaming_and_deleting_an_organization_is_in_its_tenants_activity(staff_client, tenant):
+    response = staff_client.post("/admin/tenants/organization/add/", {"tenant": tenant.pk, "name": "Contoso"})
+    assert response.status_code == 302, response.content[:2000]
+    organization = Organization.objects.get(name="Contoso")
+    response = staff_client.post(
+        f"/admin/tenants/organization/{organization.pk}/change/", {"name": "Contoso Ltd"}
+    )
+    assert response.status_code == 302, response.content[:2000]
+    response = staff_client.post(f"/admin/tenants/organization/{organization.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Organization.objects.exists()
+    events = AuditEvent.objects.for_tenant(tenant).order_by("pk")
+    assert [(e.action, e.actor_label, e.details) for e in events] == [
+        ("organization.added", "support (staff)", {"name": "Contoso"}),
+        ("organization.renamed", "support (staff)", {"name": ["Contoso", "Contoso Ltd"]}),
+        ("organization.deleted", "support (staff)", {"name": "Contoso Ltd"}),
+    ]
+
+
+def test_staff_adding_changing_and_removing_a_membership_is_in_the_tenants_activity(staff_client, tenant):
+    user = UserFactory(username="dana")
+    response = staff_client.post(
+        "/admin/tenants/membership/add/", {"user": user.pk, "tenant": tenant.pk, "role": "viewer"}
+    )
+    assert response.status_code == 302, response.content[:2000]
+    membership = Membership.objects.get(user=user)
+    response = staff_client.post(
+        f"/admin/tenants/membership/{membership.pk}/change/",
+        {"user": user.pk, "tenant": tenant.pk, "role": "administrator"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert Membership.objects.get().role == "administrator"
+    # The bulk delete action, too, removes members one audited row at a time.
+    response = staff_client.post(
+        "/admin/tenants/membership/",
+        {"action": "delete_selected", "_selected_action": [membership.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Membership.objects.exists()
+    events = AuditEvent.objects.for_tenant(tenant).order_by("pk")
+    assert [(e.action, e.actor_label, e.details) for e in events] == [
+        ("membership.added", "support (staff)", {"user": "dana", "role": "viewer"}),
+        ("membership.role_changed", "support (staff)", {"user": "dana", "role": ["viewer", "administrator"]}),
+        ("membership.removed", "support (staff)", {"user": "dana", "role": "administrator"}),
+    ]
+
+
+def test_membership_and_organization_changes_made_inline_on_the_tenant_are_audited(
+    staff_client, tenant, admin_user
+):
+    """The tenant's change page edits its organizations and members inline: the same audit applies."""
+    membership = Membership.objects.get(user=admin_user)
+    data = {
+        "name": tenant.name,
+        "slug": tenant.slug,
+        **_inline_management("organizations", 1, 0),
+        "organizations-0-name": "Fabrikam",
+        **_inline_management("memberships", 1, 1),
+        "memberships-0-id": membership.pk,
+        "memberships-0-tenant": tenant.pk,
+        "memberships-0-user": admin_user.pk,
+        "memberships-0-role": "viewer",
+    }
+    response = staff_client.post(f"/admin/tenants/tenant/{tenant.pk}/change/", data)
+    assert response.status_code == 302, response.content[:3000]
+    actions = set(AuditEvent.objects.for_tenant(tenant).values_list("action", "actor_label"))
+    assert actions == {
+        ("organization.added", "support (staff)"),
+        ("membership.role_changed", "support (staff)"),
+    }
+    data |= {
+        **_inline_management("organizations", 0, 0),
+        "memberships-0-role": "viewer",
+        "memberships-0-DELETE": "on",
+    }
+    response = staff_client.post(f"/admin/tenants/tenant/{tenant.pk}/change/", data)
+    assert response.status_code == 302, response.content[:3000]
+    assert not Membership.objects.exists()
+    assert AuditEvent.objects.get(action="membership.removed").tenant == tenant

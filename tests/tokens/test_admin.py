@@ -56,3 +56,14 @@ def test_the_revoke_action_revokes_the_selected_tokens_audited_as_the_staff_memb
     events = AuditEvent.objects.filter(action="token.revoked")
     assert {e.actor_label for e in events} == {"support (staff)"}
     assert {e.target_id for e in events} == {str(first.pk), str(second.pk)}
+
+
+def test_view_only_staff_cannot_revoke_tokens(view_only_staff_client, tenant):
+    token = ThirdPartyTokenFactory(tenant=tenant)
+    listing = view_only_staff_client.get(CHANGELIST)
+    assert listing.status_code == 200 and token.token_id in listing.text
+    assert "revoke_selected" not in listing.text
+    view_only_staff_client.post(CHANGELIST, {"action": "revoke_selected", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert not AuditEvent.objects.filter(action="token.revoked").exists()

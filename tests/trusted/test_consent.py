@@ -146,7 +146,8 @@ def test_a_code_works_once(admin_client, enabled_tenant, app, pkce, contoso):
     assert exchange(Client(), app, code, pkce.verifier).status_code == 200
     again = exchange(Client(), app, code, pkce.verifier)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-    assert AccessToken.objects.count() == 1
+    # No second token; and the first use's token is revoked too (the replay test below).
+    assert not AccessToken.objects.exists()
 
 
 def test_an_expired_code_is_refused(admin_client, enabled_tenant, app, pkce, contoso):
@@ -291,3 +292,26 @@ def test_the_token_endpoint_blocks_an_ip_that_keeps_failing(client):
     assert 55 <= int(blocked["Retry-After"]) <= 60
     assert client.post("/o/revoke_token/", {"token": "x"}, secure=True).status_code == 429
     assert client.post("/o/token/", {}, secure=True, REMOTE_ADDR="192.0.2.77").status_code != 429
+
+
+def test_a_replayed_code_is_refused_and_revokes_the_tokens_issued_from_it(
+    admin_client, enabled_tenant, app, pkce, contoso
+):
+    """RFC 6749 4.1.2: a code used twice revokes the tokens issued from it, refreshed ones too."""
+    code = authorize(admin_client, app, pkce, [contoso])
+    first = exchange(Client(), app, code, pkce.verifier)
+    assert first.status_code == 200
+    tokens = first.json()
+    renewed = refresh(Client(), app, tokens["refresh_token"]).json()
+    unrelated = tokens_for(admin_client, app, [contoso])
+    replay = exchange(Client(), app, code, pkce.verifier)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    bearer = {"Authorization": f"Bearer {renewed['access_token']}"}
+    assert Client().get("/api/v1/Me", headers=bearer, secure=True).status_code == 401
+    assert refresh(Client(), app, renewed["refresh_token"]).status_code == 400
+    # Tokens of another code of the same authorization are not touched.
+    other = {"Authorization": f"Bearer {unrelated['access_token']}"}
+    assert Client().get("/api/v1/Me", headers=other, secure=True).status_code == 200
+    event = AuditEvent.objects.get(action="trusted_app.code_replayed")
+    assert event.tenant == enabled_tenant and event.actor_label == "system"
+    assert code not in str(event.details)
