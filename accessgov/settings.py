@@ -122,21 +122,41 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "accessgov"),
-        }
+# How long sign-in waits for Redis before its throttle answers from the database cache.
+LOGIN_REDIS_TIMEOUT = float(os.environ.get("ACCESSGOV_LOGIN_REDIS_TIMEOUT", "0.25"))
+
+
+def build_caches(redis_url: str, key_prefix: str = "accessgov") -> dict:
+    """Return CACHES for REDIS_URL (empty: the database cache).
+
+    The "signin" alias holds the sign-in throttle's counters. With Redis it is a FailoverCache: a
+    Redis that refuses or hangs costs at most LOGIN_REDIS_TIMEOUT, then the database cache
+    answers, so people can still sign in (and guessing stays throttled) while Redis is down.
+    """
+    database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "accessgov_cache"}
+    if not redis_url:
+        return {"default": database, "signin": database}
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    return {
+        "default": {**redis, "KEY_PREFIX": key_prefix},
+        "signin-redis": {
+            **redis,
+            "KEY_PREFIX": key_prefix,
+            "OPTIONS": {
+                "socket_connect_timeout": LOGIN_REDIS_TIMEOUT,
+                "socket_timeout": LOGIN_REDIS_TIMEOUT,
+            },
+        },
+        "signin-database": database,
+        "signin": {
+            "BACKEND": "accessgov.core.failover.FailoverCache",
+            "OPTIONS": {"primary": "signin-redis", "fallback": "signin-database"},
+        },
     }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "accessgov_cache",
-        }
-    }
+
+
+CACHES = build_caches(REDIS_URL, os.environ.get("CACHE_KEY_PREFIX", "accessgov"))
+RATELIMIT_USE_CACHE = "signin"
 
 SILENCED_SYSTEM_CHECKS = [
     # django-ratelimit only knows django-redis; Django's own RedisCache increments atomically
@@ -163,9 +183,12 @@ LOGIN_URL = "core:sign_in"
 LOGIN_REDIRECT_URL = "tenants:list_tenants"
 LOGOUT_REDIRECT_URL = "core:sign_in"
 
-# Sign-in attempts allowed per client IP and per username (django-ratelimit rate strings).
+# Sign-in attempts (django-ratelimit rate strings; accessgov/core/signin.py). Over the first two
+# budgets an attempt is refused; over the per-username one only clients that never signed in as
+# that user are refused, so a guesser elsewhere cannot lock the owner out.
+LOGIN_RATE_PER_USERNAME_AND_IP = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_USERNAME_AND_IP", "5/m")
 LOGIN_RATE_PER_IP = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_IP", "20/m")
-LOGIN_RATE_PER_USERNAME = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_USERNAME", "5/m")
+LOGIN_RATE_PER_USERNAME = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_USERNAME", "10/m")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

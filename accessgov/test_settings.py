@@ -13,4 +13,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S3
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 if REDIS_URL:  # noqa: F405
-    CACHES["default"]["KEY_PREFIX"] = f"accessgov-test-{os.getpid()}"  # noqa: F405
+    CACHES = build_caches(REDIS_URL, f"accessgov-test-{os.getpid()}")  # noqa: F405

@@ -3,6 +3,11 @@ from django.urls import include, path
 
 from accessgov.api import urls as api_urls
 from accessgov.api.site import api
+from accessgov.core.signin import throttled
+
+# /admin/'s own sign-in spends the same budgets as the console's (accessgov.core.signin), so it is
+# no side door for guessing passwords.
+admin.site.login = throttled(admin.site.login)
 
 # Settings > API of one tenant: each tab is included from the package that owns it.
 settings_api = [
