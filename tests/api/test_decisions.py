@@ -402,7 +402,8 @@ def test_introspecting_anything_refused_or_unknown_says_inactive_and_nothing_mor
         INTROSPECT, {"token": raw_key}, headers={"Accessgov-Gateway-Key": gateway_key}, secure=True
     ).json()
     assert live_key["active"] is True and live_key["token_type"] == "ApiKey"
-    for value in [f"{revoked.token_id}:{revoked.secret}", raw_key[:-1] + "x", "", "nonsense", "agt_x:y"]:
+    tampered = raw_key[:-1] + ("y" if raw_key[-1] != "y" else "z")
+    for value in [f"{revoked.token_id}:{revoked.secret}", tampered, "", "nonsense", "agt_x:y"]:
         response = client.post(
             INTROSPECT, {"token": value}, headers={"Accessgov-Gateway-Key": gateway_key}, secure=True
         )
