@@ -115,12 +115,22 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Nothing waits on Redis inside a request for long (SECURITY.md): a Redis that accepts connections
+# but never answers costs one request this long, then accessgov.api.limits skips Redis for
+# ACCESSGOV_REDIS_BREAKER_SECONDS (README: what fails open and what fails closed).
+ACCESSGOV_REDIS_TIMEOUT = float(os.environ.get("ACCESSGOV_REDIS_TIMEOUT", "0.25"))
+ACCESSGOV_REDIS_OPTIONS = {
+    "socket_connect_timeout": ACCESSGOV_REDIS_TIMEOUT,
+    "socket_timeout": ACCESSGOV_REDIS_TIMEOUT,
+}
+ACCESSGOV_REDIS_BREAKER_SECONDS = float(os.environ.get("ACCESSGOV_REDIS_BREAKER_SECONDS", "5"))
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "accessgov"),
+            "OPTIONS": ACCESSGOV_REDIS_OPTIONS,
         }
     }
 else:

@@ -2,9 +2,11 @@
 
 import os
 import threading
+import time
 import uuid
 
 import pytest
+from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
@@ -12,7 +14,7 @@ from django.test import override_settings
 
 from accessgov.api import limits
 from accessgov.core import catalogue
-from tests.conftest import TEST_REDIS_URL
+from tests.conftest import TEST_REDIS_URL, basic_auth, delete_redis_keys
 
 
 def redis_limiter() -> limits.RedisLimiter:
@@ -215,3 +217,44 @@ def test_a_credential_version_never_repeats_even_after_redis_forgot_it(shared_li
     _, second = limiter.peek(ip="192.0.2.1", credential="t:agt_x")
     assert first[1] != second[1]
     assert second[1] != "0"
+
+
+def test_a_redis_that_never_answers_costs_one_short_wait_and_the_log_says_limits_are_off(
+    api, token, hung_redis, caplog
+):
+    """SECURITY.md: a hung Redis fails open quickly; the breaker skips it after the first wait."""
+    started = time.monotonic()
+    answers = [api.get("Me", basic_auth(token.token_id, token.secret)) for _ in range(3)]
+    elapsed = time.monotonic() - started
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert elapsed < 1, f"three calls took {elapsed:.2f} s"
+    assert "RateLimit-Limit" not in answers[-1]
+    assert "limits are off" in caplog.text
+    assert hung_redis.connections >= 1
+
+
+def test_the_breaker_closes_again_once_redis_answers(api, token, hung_redis, settings, caplog, monkeypatch):
+    authorization = basic_auth(token.token_id, token.secret)
+    assert api.get("Me", authorization).status_code == 200  # opens the breaker
+    redis_limiter()  # skips unless a real Redis runs here
+    prefix = f"breaker-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": settings.ACCESSGOV_REDIS_OPTIONS,
+        }
+    }
+    try:
+        skipped = api.get("Me", authorization)
+        later = time.monotonic() + settings.ACCESSGOV_REDIS_BREAKER_SECONDS + 1
+        monkeypatch.setattr(limits.breaker, "clock", lambda: later)
+        counted = api.get("Me", authorization)
+        again = api.get("Me", authorization)
+    finally:
+        delete_redis_keys(caches["default"], prefix)
+    assert skipped.status_code == counted.status_code == again.status_code == 200
+    assert "RateLimit-Limit" not in skipped
+    assert int(again["RateLimit-Remaining"]) == int(counted["RateLimit-Remaining"]) - 1
+    assert "limits are on" in caplog.text
