@@ -112,6 +112,16 @@ def bucket_of(endpoint: Endpoint) -> str:
     return f"{endpoint.method}{endpoint.path}" if endpoint.governs_platform else endpoint.permission
 
 
+# Refusals that are not failed requests (SECURITY.md): the blocker's own 429, and a credential's
+# own rate limit (one busy integration must not get its office's address blocked).
+NOT_FAILURES = frozenset({"ip_blocked", "rate_limited"})
+
+
+def counts_as_failure(status: int, code: str) -> bool:
+    """Return whether an answer of STATUS and error CODE is a failed request of its client IP."""
+    return 400 <= status < 500 and code not in NOT_FAILURES
+
+
 def failure_tiers() -> list[FailureTier]:
     """Return the configured failed-request tiers."""
     return [FailureTier(*tier) for tier in settings.ACCESSGOV_API_FAILURE_TIERS]
@@ -153,6 +163,10 @@ local blocked = redis.call('PTTL', KEYS[1])
 if blocked > 0 then return {1, blocked} end
 local n = tonumber(ARGV[1])
 local versions = {redis.call('GET', KEYS[2]) or '0', redis.call('GET', KEYS[3]) or '0'}
+local expected = ARGV[2 + 2 * n]
+if expected ~= '' and expected ~= versions[1] .. ':' .. versions[2] then
+  return {0, 0, versions[1], versions[2]}
+end
 local counts = {}
 local limited = 0
 for i = 1, n do
@@ -215,15 +229,27 @@ class RedisLimiter:
             self._scripts[name] = self._client().register_script(source)
         return self._scripts[name]
 
-    def gate(self, *, ip: str, credential: str, bucket: str, windows: list[Window], now: float) -> GateResult:
+    def gate(
+        self,
+        *,
+        ip: str,
+        credential: str,
+        bucket: str,
+        windows: list[Window],
+        now: float,
+        expect: tuple[str, str] | None = None,
+    ) -> GateResult:
         keys = [_block_key(ip), *_version_keys(credential)]
         keys += [_counter_key(credential, bucket, window, now) for window in windows]
-        args: list[int] = [len(windows)]
+        args: list[object] = [len(windows)]
         for window in windows:
             args += [window.limit, window.seconds * 1000]
+        args.append(":".join(expect) if expect is not None else "")
         reply = self._script("gate", GATE_SCRIPT)(keys=keys, args=args)
         if int(reply[0]) == 1:
             return GateResult(blocked_for=max(math.ceil(int(reply[1]) / 1000), 1))
+        if len(reply) == 4:  # the versions moved on: nothing was counted
+            return GateResult(versions=(_text(reply[2]), _text(reply[3])))
         states = [
             WindowState(window, int(used), _reset_seconds(window, now))
             for window, used in zip(windows, reply[4:], strict=True)
@@ -275,7 +301,17 @@ class CacheLimiter:
         self.cache = cache
         self.lock = threading.Lock()
 
-    def gate(self, *, ip: str, credential: str, bucket: str, windows: list[Window], now: float) -> GateResult:
+    def gate(
+        self,
+        *,
+        ip: str,
+        credential: str,
+        bucket: str,
+        windows: list[Window],
+        now: float,
+        expect: tuple[str, str] | None = None,
+    ) -> GateResult:
+        # EXPECT is never met here: without Redis nothing is cached (versions are None).
         with self.lock:
             blocked_until = self.cache.get(_block_key(ip))
             if blocked_until and blocked_until > now:
@@ -391,8 +427,19 @@ def _guarded(ask, fallback):
     return answer
 
 
-def gate(*, ip: str, credential: str, endpoint: Endpoint, now: float | None = None) -> GateResult:
-    """Check the IP block and count one request of CREDENTIAL on ENDPOINT."""
+def gate(
+    *,
+    ip: str,
+    credential: str,
+    endpoint: Endpoint,
+    now: float | None = None,
+    expect: tuple[str, str] | None = None,
+) -> GateResult:
+    """Check the IP block and count one request of CREDENTIAL on ENDPOINT.
+
+    With EXPECT (the versions a cached credential was verified under), the request is counted only
+    if they are still current; otherwise nothing is counted and the current versions are returned.
+    """
     now = time.time() if now is None else now
     return _guarded(
         lambda: get_limiter().gate(
@@ -401,6 +448,7 @@ def gate(*, ip: str, credential: str, endpoint: Endpoint, now: float | None = No
             bucket=bucket_of(endpoint),
             windows=windows_for(endpoint),
             now=now,
+            expect=expect,
         ),
         GateResult(available=False),
     )

@@ -144,7 +144,9 @@ class ApiEdgeMiddleware:
             # Refused before the credentials are looked at, and never redirected: a client must not
             # learn to send its secret over plain HTTP first.
             response = _envelope(403, "https_required", "The API is served over HTTPS only. Use https://.")
-            limits.record_failure(ip)
+            if not limits.blocked_for(ip):
+                # A blocked client's requests are refused anyway; counting them would extend its block.
+                limits.record_failure(ip)
             return self._finish(request, response)
         request.api_failure_counts = True
         response = self.api_handler.chain(request)

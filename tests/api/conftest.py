@@ -5,16 +5,18 @@ same as behind a TLS terminator, without a server thread and a TLS handshake per
 tests about what only a real socket shows use the live HTTPS server (`http`).
 """
 
+import os
 import socket
 import threading
 import uuid
 
 import httpx
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from accessgov.policy import actions
-from tests.conftest import trusting
+from tests.conftest import TEST_REDIS_URL, delete_redis_keys, trusting
 from tests.factories import ThirdPartyTokenFactory, UserFactory
 
 API = "/api/v1/"
@@ -128,3 +130,25 @@ def hung_redis(settings):
     }
     yield server
     server.close()
+
+
+@pytest.fixture
+def real_redis(settings):
+    """Make the suite's cache this run's real Redis under a fresh prefix (the warm path needs it)."""
+    prefix = f"redis-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": settings.ACCESSGOV_REDIS_OPTIONS,
+        }
+    }
+    try:
+        caches["default"]._cache.get_client(None, write=True).ping()
+    except Exception:  # noqa: BLE001
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("Redis is not running here (CI always runs these)")
+    yield
+    delete_redis_keys(caches["default"], prefix)
