@@ -124,6 +124,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # How long sign-in waits for Redis before its throttle answers from the database cache.
 LOGIN_REDIS_TIMEOUT = float(os.environ.get("ACCESSGOV_LOGIN_REDIS_TIMEOUT", "0.25"))
+# Nothing waits on Redis inside a request for long: a Redis that accepts connections but never
+# answers costs one request this long, then accessgov.api.limits skips Redis for
+# ACCESSGOV_REDIS_BREAKER_SECONDS (README: what fails open and what fails closed).
+ACCESSGOV_REDIS_TIMEOUT = float(os.environ.get("ACCESSGOV_REDIS_TIMEOUT", "0.25"))
+ACCESSGOV_REDIS_OPTIONS = {
+    "socket_connect_timeout": ACCESSGOV_REDIS_TIMEOUT,
+    "socket_timeout": ACCESSGOV_REDIS_TIMEOUT,
+}
+ACCESSGOV_REDIS_BREAKER_SECONDS = float(os.environ.get("ACCESSGOV_REDIS_BREAKER_SECONDS", "5"))
 
 
 def build_caches(redis_url: str, key_prefix: str = "accessgov") -> dict:
@@ -138,7 +147,7 @@ def build_caches(redis_url: str, key_prefix: str = "accessgov") -> dict:
         return {"default": database, "signin": database}
     redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
     return {
-        "default": {**redis, "KEY_PREFIX": key_prefix},
+        "default": {**redis, "KEY_PREFIX": key_prefix, "OPTIONS": ACCESSGOV_REDIS_OPTIONS},
         "signin-redis": {
             **redis,
             "KEY_PREFIX": key_prefix,

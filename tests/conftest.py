@@ -22,6 +22,7 @@ from django.test import Client
 from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
 from accessgov.api import cache as credentials
+from accessgov.api import limits
 from accessgov.policy import actions
 from accessgov.policy.models import PolicyVersion
 from tenants.models import Role, Tenant
@@ -87,6 +88,7 @@ def _empty_cache(request):
     reachable (and only needs clearing) in tests that use the database.
     """
     credentials.clear()
+    limits.breaker.reset()
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         prefix = settings.CACHES["default"]["KEY_PREFIX"]

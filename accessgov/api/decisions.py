@@ -138,7 +138,7 @@ def _refused(request: HttpRequest, error: ApiError, *, fold: bool) -> HttpRespon
 
 def _count_failure(request: HttpRequest, ip: str, status: int, code: str) -> None:
     # The gateway relays many clients: failures count against the client it names, never itself.
-    if 400 <= status < 500 and code != "ip_blocked" and ip:
+    if ip and limits.counts_as_failure(status, code):
         limits.record_failure(ip)
 
 

@@ -201,18 +201,23 @@ def judge(
     now = timezone.now()
     scope = (organization_id, organization_required)
     cache_key = presented.cache_key
-    gate = None
     cached = cache.get(cache_key)
     if cached is not None and cached.record.matches(presented.secret):
-        # Warm: one Redis round trip answers the block, counts the limits and says whether
-        # the cached row is still current; no SQL at all.
-        gate = limits.gate(ip=ip, credential=cache_key, endpoint=endpoint)
-        if gate.blocked_for:
-            raise _blocked(gate.blocked_for)
-        if gate.versions == cached.versions:
+        # Warm: the cached row is decided on first (no SQL), and a request it refuses is judged
+        # again below on a fresh row, so a refusal never consumes the credential's limits. Then one
+        # Redis round trip answers the block and counts the limits, only if the cached row is
+        # still current.
+        try:
             principal = _principal(cached.record, presented, endpoint, ip, scope, now)
-            return _admit(request, principal, gate, presented, endpoint, ip=ip, now=now)
-        cache.drop(cache_key)
+        except ApiError:
+            principal = None
+        if principal is not None:
+            gate = limits.gate(ip=ip, credential=cache_key, endpoint=endpoint, expect=cached.versions)
+            if gate.blocked_for:
+                raise _blocked(gate.blocked_for)
+            if gate.versions == cached.versions:
+                return _admit(request, principal, gate, presented, endpoint, ip=ip, now=now)
+            cache.drop(cache_key)
     blocked, versions = limits.peek(ip, cache_key)
     if blocked:
         raise _blocked(blocked)
@@ -221,8 +226,7 @@ def judge(
     principal = _principal(record, presented, endpoint, ip, scope, now)
     if presented.cacheable:
         cache.put(cache_key, record, versions)
-    if gate is None:
-        gate = limits.gate(ip=ip, credential=principal.rate_key, endpoint=endpoint)
+    gate = limits.gate(ip=ip, credential=principal.rate_key, endpoint=endpoint)
     return _admit(request, principal, gate, presented, endpoint, ip=ip, now=now)
 
 

@@ -18,8 +18,10 @@ edge are still 30 failures in a minute. Reaching a tier's threshold blocks the I
 block time; a longer block in force is never shortened, and refused requests of a blocked IP are
 not counted (they would otherwise extend the block forever).
 
-When Redis cannot be reached the limits fail open (the API keeps answering, the outage is logged)
-and the credential cache is bypassed, so revocations still apply on the next request.
+When Redis cannot be reached, or does not answer within ACCESSGOV_REDIS_TIMEOUT, the limits fail
+open (the API keeps answering, the outage is logged) and the credential cache is bypassed, so
+revocations still apply on the next request; a per-process circuit breaker then skips Redis for
+ACCESSGOV_REDIS_BREAKER_SECONDS, so a hung Redis costs one request that wait, not every request.
 """
 
 import ipaddress
@@ -110,6 +112,16 @@ def bucket_of(endpoint: Endpoint) -> str:
     return f"{endpoint.method}{endpoint.path}" if endpoint.governs_platform else endpoint.permission
 
 
+# Refusals that are not failed requests (SECURITY.md): the blocker's own 429, and a credential's
+# own rate limit (one busy integration must not get its office's address blocked).
+NOT_FAILURES = frozenset({"ip_blocked", "rate_limited"})
+
+
+def counts_as_failure(status: int, code: str) -> bool:
+    """Return whether an answer of STATUS and error CODE is a failed request of its client IP."""
+    return 400 <= status < 500 and code not in NOT_FAILURES
+
+
 def failure_tiers() -> list[FailureTier]:
     """Return the configured failed-request tiers."""
     return [FailureTier(*tier) for tier in settings.ACCESSGOV_API_FAILURE_TIERS]
@@ -151,6 +163,10 @@ local blocked = redis.call('PTTL', KEYS[1])
 if blocked > 0 then return {1, blocked} end
 local n = tonumber(ARGV[1])
 local versions = {redis.call('GET', KEYS[2]) or '0', redis.call('GET', KEYS[3]) or '0'}
+local expected = ARGV[2 + 2 * n]
+if expected ~= '' and expected ~= versions[1] .. ':' .. versions[2] then
+  return {0, 0, versions[1], versions[2]}
+end
 local counts = {}
 local limited = 0
 for i = 1, n do
@@ -213,15 +229,27 @@ class RedisLimiter:
             self._scripts[name] = self._client().register_script(source)
         return self._scripts[name]
 
-    def gate(self, *, ip: str, credential: str, bucket: str, windows: list[Window], now: float) -> GateResult:
+    def gate(
+        self,
+        *,
+        ip: str,
+        credential: str,
+        bucket: str,
+        windows: list[Window],
+        now: float,
+        expect: tuple[str, str] | None = None,
+    ) -> GateResult:
         keys = [_block_key(ip), *_version_keys(credential)]
         keys += [_counter_key(credential, bucket, window, now) for window in windows]
-        args: list[int] = [len(windows)]
+        args: list[object] = [len(windows)]
         for window in windows:
             args += [window.limit, window.seconds * 1000]
+        args.append(":".join(expect) if expect is not None else "")
         reply = self._script("gate", GATE_SCRIPT)(keys=keys, args=args)
         if int(reply[0]) == 1:
             return GateResult(blocked_for=max(math.ceil(int(reply[1]) / 1000), 1))
+        if len(reply) == 4:  # the versions moved on: nothing was counted
+            return GateResult(versions=(_text(reply[2]), _text(reply[3])))
         states = [
             WindowState(window, int(used), _reset_seconds(window, now))
             for window, used in zip(windows, reply[4:], strict=True)
@@ -273,7 +301,17 @@ class CacheLimiter:
         self.cache = cache
         self.lock = threading.Lock()
 
-    def gate(self, *, ip: str, credential: str, bucket: str, windows: list[Window], now: float) -> GateResult:
+    def gate(
+        self,
+        *,
+        ip: str,
+        credential: str,
+        bucket: str,
+        windows: list[Window],
+        now: float,
+        expect: tuple[str, str] | None = None,
+    ) -> GateResult:
+        # EXPECT is never met here: without Redis nothing is cached (versions are None).
         with self.lock:
             blocked_until = self.cache.get(_block_key(ip))
             if blocked_until and blocked_until > now:
@@ -331,56 +369,113 @@ def get_limiter() -> RedisLimiter | CacheLimiter:
     return _limiter
 
 
-def gate(*, ip: str, credential: str, endpoint: Endpoint, now: float | None = None) -> GateResult:
-    """Check the IP block and count one request of CREDENTIAL on ENDPOINT."""
-    now = time.time() if now is None else now
+class Breaker:
+    """Skip the shared cache for a while after it failed, so a hung Redis costs one request, not all.
+
+    Per process: after a failure (refused, timed out) the cache is not asked again for
+    ACCESSGOV_REDIS_BREAKER_SECONDS; what it would have answered fails as README says (limits and
+    blocks off, the credential cache bypassed). The first request after that asks again, and
+    closes the breaker when the cache answers.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.open_until: float | None = None
+        self.lock = threading.Lock()
+
+    def allows(self) -> bool:
+        open_until = self.open_until
+        return open_until is None or self.clock() >= open_until
+
+    def failed(self) -> None:
+        seconds = settings.ACCESSGOV_REDIS_BREAKER_SECONDS
+        with self.lock:
+            self.open_until = self.clock() + seconds
+        logger.exception(
+            "Rate-limit store unreachable; limits are off, failed requests are not counted and the "
+            "credential cache is bypassed for %s s",
+            seconds,
+        )
+
+    def succeeded(self) -> None:
+        if self.open_until is None:
+            return
+        with self.lock:
+            self.open_until = None
+        logger.warning("Rate-limit store answers again; limits are on")
+
+    def reset(self) -> None:
+        """Close the breaker without asking the cache (tests start each from a closed one)."""
+        self.open_until = None
+
+
+breaker = Breaker()
+
+
+def _guarded(ask, fallback):
+    """Return ASK()'s answer, or FALLBACK when the cache fails now or failed a moment ago."""
+    if not breaker.allows():
+        # Said once, when the breaker opened; one line per request would flood the log.
+        logger.debug("Rate-limit store skipped after a recent failure; limits are off for this request")
+        return fallback
     try:
-        return get_limiter().gate(
+        answer = ask()
+    except Exception:  # noqa: BLE001 - any cache outage: fail open, documented in README
+        breaker.failed()
+        return fallback
+    breaker.succeeded()
+    return answer
+
+
+def gate(
+    *,
+    ip: str,
+    credential: str,
+    endpoint: Endpoint,
+    now: float | None = None,
+    expect: tuple[str, str] | None = None,
+) -> GateResult:
+    """Check the IP block and count one request of CREDENTIAL on ENDPOINT.
+
+    With EXPECT (the versions a cached credential was verified under), the request is counted only
+    if they are still current; otherwise nothing is counted and the current versions are returned.
+    """
+    now = time.time() if now is None else now
+    return _guarded(
+        lambda: get_limiter().gate(
             ip=ip,
             credential=credential,
             bucket=bucket_of(endpoint),
             windows=windows_for(endpoint),
             now=now,
-        )
-    except Exception:  # noqa: BLE001 - any cache outage: fail open, documented in README
-        logger.exception("Rate-limit store unreachable; limits are not enforced for this request")
-        return GateResult(available=False)
+            expect=expect,
+        ),
+        GateResult(available=False),
+    )
 
 
 def peek(ip: str, credential: str) -> tuple[int, tuple[str, str] | None]:
     """Return how long IP stays blocked and CREDENTIAL's versions (None without Redis), in one trip."""
-    try:
-        return get_limiter().peek(ip=ip, credential=credential)
-    except Exception:  # noqa: BLE001
-        logger.exception(
-            "Rate-limit store unreachable; blocking and the credential cache are off for this request"
-        )
-        return 0, None
+    return _guarded(lambda: get_limiter().peek(ip=ip, credential=credential), (0, None))
 
 
 def blocked_for(ip: str) -> int:
     """Return the seconds IP stays blocked (0: not blocked); 0 when the store is unreachable."""
-    try:
-        return get_limiter().blocked_for(ip=ip)
-    except Exception:  # noqa: BLE001
-        logger.exception("Rate-limit store unreachable; failed-request blocking is off for this request")
-        return 0
+    return _guarded(lambda: get_limiter().blocked_for(ip=ip), 0)
 
 
 def record_failure(ip: str, now: float | None = None) -> int:
     """Count one failed request of IP; return the block it earned in seconds (0: none)."""
     now = time.time() if now is None else now
-    try:
-        return get_limiter().record_failure(ip=ip, now=now)
-    except Exception:  # noqa: BLE001
-        logger.exception("Rate-limit store unreachable; a failed request was not counted")
-        return 0
+    return _guarded(lambda: get_limiter().record_failure(ip=ip, now=now), 0)
 
 
 def bump_versions(*credentials: str, everything: bool = False) -> None:
     """Tell every app server that these credentials (or, with EVERYTHING, all) changed."""
     limiter = get_limiter()
     try:
+        # Asked even while the breaker is open: a lost bump is what bounds staleness by
+        # ACCESSGOV_CREDENTIAL_CACHE_SECONDS, so it is worth one bounded wait after a change.
         if everything:
             limiter.bump(None)
         for credential in credentials:

@@ -1,6 +1,7 @@
 """The edge of /api/v1/: HTTPS only, JSON answers for everything, failure counting, limit headers."""
 
 import ipaddress
+import ssl
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -38,18 +39,39 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-def secure_enough(request: HttpRequest) -> bool:
-    """Return whether REQUEST may reach the API: HTTPS, or plain HTTP from loopback with DEBUG on.
+def came_over_tls(request: HttpRequest) -> bool:
+    """Return whether REQUEST itself reached this process over TLS.
 
-    Behind a TLS proxy (SECURE_PROXY_SSL_HEADER) the proxy's header is believed only from the
-    proxies listed in ACCESSGOV_TRUSTED_PROXIES, when that list is set: a client that reaches
-    the app server directly cannot claim HTTPS by sending the header itself.
+    Under gunicorn the socket says so: its wsgi.url_scheme is not evidence, since gunicorn sets it
+    to https for X-Forwarded-Proto, X-Forwarded-Ssl or X-Forwarded-Protocol from any peer in its
+    forwarded_allow_ips (127.0.0.1 by default), whatever this project trusts. Other servers (and
+    the test client) set wsgi.url_scheme from their own transport.
     """
-    if request.is_secure():
-        came_over_tls = request.META.get("wsgi.url_scheme") == "https"
-        if came_over_tls or not trusted_proxies():
-            return True
-        return is_trusted_proxy(request.META.get("REMOTE_ADDR", ""))
+    sock = request.META.get("gunicorn.socket")
+    if sock is not None:
+        return isinstance(sock, ssl.SSLSocket)
+    return request.META.get("wsgi.url_scheme") == "https"
+
+
+def proxy_says_https(request: HttpRequest) -> bool:
+    """Return whether a TLS proxy we believe (SECURE_PROXY_SSL_HEADER) says REQUEST was HTTPS.
+
+    The header is believed only from the proxies listed in ACCESSGOV_TRUSTED_PROXIES, when that
+    list is set: a client that reaches the app server directly cannot claim HTTPS by sending the
+    header itself.
+    """
+    header = settings.SECURE_PROXY_SSL_HEADER
+    # Only when the header is present: without it Django's is_secure() falls back to
+    # wsgi.url_scheme, which the app server may have set from other headers (came_over_tls).
+    if header is None or header[0] not in request.META or not request.is_secure():
+        return False
+    return not trusted_proxies() or is_trusted_proxy(request.META.get("REMOTE_ADDR", ""))
+
+
+def secure_enough(request: HttpRequest) -> bool:
+    """Return whether REQUEST may reach the API: HTTPS, or plain HTTP from loopback with DEBUG on."""
+    if came_over_tls(request) or proxy_says_https(request):
+        return True
     return settings.DEBUG and _is_loopback(request.META.get("REMOTE_ADDR", ""))
 
 
@@ -122,7 +144,9 @@ class ApiEdgeMiddleware:
             # Refused before the credentials are looked at, and never redirected: a client must not
             # learn to send its secret over plain HTTP first.
             response = _envelope(403, "https_required", "The API is served over HTTPS only. Use https://.")
-            limits.record_failure(ip)
+            if not limits.blocked_for(ip):
+                # A blocked client's requests are refused anyway; counting them would extend its block.
+                limits.record_failure(ip)
             return self._finish(request, response)
         request.api_failure_counts = True
         response = self.api_handler.chain(request)

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from accessgov.api import odata
+from accessgov.api import limits, odata
 from accessgov.api.authorization import CredentialError
 from accessgov.api.envelope import ApiError, error_body
 from accessgov.api.routers import audit_events, me, organizations, webhooks
@@ -33,8 +33,7 @@ def _on_api_error(request: HttpRequest, error: ApiError) -> HttpResponse:
         response["WWW-Authenticate"] = 'Basic realm="accessgov API", charset="UTF-8"'
     for name, value in error.headers.items():
         response[name] = value
-    if error.code == "ip_blocked":
-        # The blocker's own answer never counts as a failure, or a blocked client would stay blocked.
+    if not limits.counts_as_failure(error.status, error.code):
         request.api_failure_counts = False
     return response
 

@@ -5,12 +5,18 @@ same as behind a TLS terminator, without a server thread and a TLS handshake per
 tests about what only a real socket shows use the live HTTPS server (`http`).
 """
 
+import os
+import socket
+import threading
+import uuid
+
 import httpx
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from accessgov.policy import actions
-from tests.conftest import trusting
+from tests.conftest import TEST_REDIS_URL, delete_redis_keys, trusting
 from tests.factories import ThirdPartyTokenFactory, UserFactory
 
 API = "/api/v1/"
@@ -75,3 +81,74 @@ def error_of(response) -> tuple[int, str]:
     assert body["Meta"]["ResponseCode"] == response.status_code
     assert body["Error"]["Message"]
     return response.status_code, body["Error"]["Code"]
+
+
+class SilentServer:
+    """A TCP server on loopback that accepts connections and never answers, as a hung Redis does.
+
+    Each connection is closed after HANG_SECONDS, so code without timeouts fails its test slowly
+    instead of hanging it.
+    """
+
+    HANG_SECONDS = 5.0
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Timer(self.HANG_SECONDS, conn.close).start()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def hung_redis(settings):
+    """Make the suite's cache a Redis that accepts and never answers, with the settings' options."""
+    server = SilentServer()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": server.url,
+            "KEY_PREFIX": f"hung-{uuid.uuid4().hex}",
+            "OPTIONS": settings.ACCESSGOV_REDIS_OPTIONS,
+        }
+    }
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def real_redis(settings):
+    """Make the suite's cache this run's real Redis under a fresh prefix (the warm path needs it)."""
+    prefix = f"redis-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": settings.ACCESSGOV_REDIS_OPTIONS,
+        }
+    }
+    try:
+        caches["default"]._cache.get_client(None, write=True).ping()
+    except Exception:  # noqa: BLE001
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("Redis is not running here (CI always runs these)")
+    yield
+    delete_redis_keys(caches["default"], prefix)

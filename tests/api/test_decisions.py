@@ -3,6 +3,7 @@
 Real nginx and Caddy in front of a sample upstream are in tests/gateway/.
 """
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -453,3 +454,17 @@ def test_api_answers_carry_the_draft_limit_fields_the_older_three_and_the_expiry
     assert response["RateLimit"].startswith('"5s";r=9;t=') and response["RateLimit"].count(";r=") == 5
     assert (response["RateLimit-Limit"], response["RateLimit-Remaining"]) == ("10", "9")
     assert response["Accessgov-Credential-Expires"] == expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_redis_that_never_answers_does_not_hold_the_gateways_decisions(
+    client, gateway_key, token, hung_redis, caplog
+):
+    """SECURITY.md: a hung Redis fails open quickly at the gateway too."""
+    started = time.monotonic()
+    answers = [
+        ask(client, gateway_key, "GET", "/v1/devices/42", authorization=_basic(token)) for _ in range(3)
+    ]
+    elapsed = time.monotonic() - started
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert elapsed < 1, f"three decisions took {elapsed:.2f} s"
+    assert "limits are off" in caplog.text

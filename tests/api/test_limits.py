@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 import uuid
 
 import pytest
@@ -12,7 +13,8 @@ from django.test import override_settings
 
 from accessgov.api import limits
 from accessgov.core import catalogue
-from tests.conftest import TEST_REDIS_URL
+from tests.conftest import TEST_REDIS_URL, basic_auth
+from tests.factories import ThirdPartyTokenFactory
 
 
 def redis_limiter() -> limits.RedisLimiter:
@@ -215,3 +217,89 @@ def test_a_credential_version_never_repeats_even_after_redis_forgot_it(shared_li
     _, second = limiter.peek(ip="192.0.2.1", credential="t:agt_x")
     assert first[1] != second[1]
     assert second[1] != "0"
+
+
+def test_a_redis_that_never_answers_costs_one_short_wait_and_the_log_says_limits_are_off(
+    api, token, hung_redis, caplog
+):
+    """SECURITY.md: a hung Redis fails open quickly; the breaker skips it after the first wait."""
+    started = time.monotonic()
+    answers = [api.get("Me", basic_auth(token.token_id, token.secret)) for _ in range(3)]
+    elapsed = time.monotonic() - started
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert elapsed < 1, f"three calls took {elapsed:.2f} s"
+    assert "RateLimit-Limit" not in answers[-1]
+    assert "limits are off" in caplog.text
+    assert hung_redis.connections >= 1
+
+
+def test_the_breaker_closes_again_once_redis_answers(
+    api, token, hung_redis, settings, caplog, monkeypatch, request
+):
+    authorization = basic_auth(token.token_id, token.secret)
+    assert api.get("Me", authorization).status_code == 200  # opens the breaker
+    request.getfixturevalue("real_redis")  # the cache answers from now on
+    skipped = api.get("Me", authorization)
+    later = time.monotonic() + settings.ACCESSGOV_REDIS_BREAKER_SECONDS + 1
+    monkeypatch.setattr(limits.breaker, "clock", lambda: later)
+    counted = api.get("Me", authorization)
+    again = api.get("Me", authorization)
+    assert skipped.status_code == counted.status_code == again.status_code == 200
+    assert "RateLimit-Limit" not in skipped
+    assert int(again["RateLimit-Remaining"]) == int(counted["RateLimit-Remaining"]) - 1
+    assert "limits are on" in caplog.text
+
+
+def test_a_refused_request_does_not_consume_the_credentials_limit(api, enabled_tenant, settings, real_redis):
+    """SECURITY.md: a request refused before its credential is accepted never consumes its limits."""
+    settings.ACCESSGOV_API_RATE_LIMITS = {"default": [(2, 3600)]}
+    token = ThirdPartyTokenFactory(
+        tenant=enabled_tenant, permissions=["Me.Read"], allowed_ips=["192.0.2.0/24"]
+    )
+    authorization = basic_auth(token.token_id, token.secret)
+    office = {"REMOTE_ADDR": "192.0.2.5"}
+    first = api.client.get("/api/v1/Me", headers={"Authorization": authorization}, secure=True, **office)
+    assert first.status_code == 200  # the credential is cached now: the next calls are warm
+    for _ in range(3):
+        stranger = api.client.get(
+            "/api/v1/Me", headers={"Authorization": authorization}, secure=True, REMOTE_ADDR="198.51.100.9"
+        )
+        assert stranger.status_code == 403 and stranger.json()["Error"]["Code"] == "ip_not_allowed"
+    second = api.client.get("/api/v1/Me", headers={"Authorization": authorization}, secure=True, **office)
+    assert second.status_code == 200, second.content
+    assert second["RateLimit-Remaining"] == "0"
+
+
+def test_a_credentials_own_rate_limit_does_not_block_its_address(api, enabled_tenant, settings):
+    """SECURITY.md: one busy integration must not get its office's address blocked."""
+    settings.ACCESSGOV_API_RATE_LIMITS = {"default": [(1, 3600)]}
+    settings.ACCESSGOV_API_FAILURE_TIERS = [(3, 60, 60)]
+    busy = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["Me.Read"])
+    other = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["Me.Read"])
+    answers = [api.get("Me", basic_auth(busy.token_id, busy.secret)).status_code for _ in range(5)]
+    assert answers == [200, 429, 429, 429, 429]
+    assert api.get("Me", basic_auth(other.token_id, other.secret)).status_code == 200
+    assert limits.blocked_for("127.0.0.1") == 0
+
+
+def test_plain_http_refused_while_blocked_does_not_extend_the_block(api, token, client, settings):
+    """SECURITY.md: requests refused while blocked never extend a block."""
+    settings.ACCESSGOV_API_FAILURE_TIERS = [(3, 60, 60)]
+    for _ in range(3):
+        api.get("Me", basic_auth(token.token_id, "agts_wrong"))
+    assert limits.blocked_for("127.0.0.1") > 50
+    _age_block("127.0.0.1", seconds=10)  # as if 50 of its 60 seconds had passed
+    for _ in range(3):
+        refused = client.get("/api/v1/Me", HTTP_AUTHORIZATION=basic_auth(token.token_id, token.secret))
+        assert refused.status_code == 403 and refused.json()["Error"]["Code"] == "https_required"
+    assert 0 < limits.blocked_for("127.0.0.1") <= 10
+
+
+def _age_block(ip: str, *, seconds: int) -> None:
+    """Leave SECONDS of IP's block, in whichever store the suite's cache is."""
+    limiter = limits.get_limiter()
+    key = limits._block_key(ip)
+    if isinstance(limiter, limits.RedisLimiter):
+        limiter._client().pexpire(key, seconds * 1000)
+    else:
+        limiter.cache.set(key, time.time() + seconds, seconds)
