@@ -1,6 +1,8 @@
 """The Webhook API tab over HTTP: domains, destinations, secrets, test events, logs, permissions."""
 
 import logging
+import threading
+import time
 
 import pytest
 from django.db import connection
@@ -18,7 +20,7 @@ from tests.factories import (
     WebhookDestinationFactory,
 )
 from tests.webhooks.conftest import RECEIVER_HOST
-from webhooks import queue
+from webhooks import delivery, queue
 from webhooks.models import ApprovedWebhookDomain, DeliveryState, WebhookDelivery, WebhookDestination
 
 pytestmark = pytest.mark.django_db
@@ -478,3 +480,29 @@ def test_a_destination_that_does_not_receive_test_events_gets_none(
     response = admin_client.post(URL + f"destinations/{destination.pk}/test/", follow=True)
     assert "does not receive test events" in response.text
     assert not WebhookDelivery.objects.exists() and receiver.received == []
+
+
+def test_saving_a_destination_waits_on_hanging_dns_only_within_the_dns_bound(
+    admin_client, approved, settings, monkeypatch
+):
+    release = threading.Event()
+
+    def hang(host: str, port: int) -> list[str]:
+        release.wait(30)
+        return ["192.0.2.1"]
+
+    monkeypatch.setattr(delivery, "resolve_host", hang)
+    settings.ACCESSGOV_WEBHOOKS_DNS_TIMEOUT = 0.3
+    started = time.monotonic()
+    try:
+        response = admin_client.post(
+            URL + "destinations/add/", {"url": f"https://{RECEIVER_HOST}/in", "events": ["notify"]}
+        )
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1.5
+    assert (
+        response.status_code == 400
+        and f"DNS lookup of {RECEIVER_HOST} timed out after 0.3 s" in response.text
+    )
+    assert not WebhookDestination.objects.exists()
