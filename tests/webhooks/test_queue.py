@@ -6,8 +6,10 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from accessgov.policy.models import ApiUser
+from tests.factories import WebhookDeliveryFactory, WebhookDestinationFactory
 from webhooks import actions, events, queue
 from webhooks.models import MAX_ATTEMPTS, RETRY_DELAYS, ApprovedWebhookDomain, DeliveryState, WebhookDelivery
 
@@ -99,10 +101,27 @@ def test_claiming_uses_skip_locked_where_the_database_has_it(tenant, destination
     _queue_notify(tenant)
     with CaptureQueriesContext(connection) as queries:
         queue.claim_due(now=datetime.now(tz=UTC) + timedelta(seconds=1))
-    select = next(
-        q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert any("SKIP LOCKED" in select for select in selects) == (
+        connection.features.has_select_for_update_skip_locked
     )
-    assert ("SKIP LOCKED" in select) == connection.features.has_select_for_update_skip_locked
+
+
+def test_one_tenants_flood_does_not_delay_another_tenants_delivery(tenant, other_tenant, capsys):
+    # Disabled destinations: every attempt is recorded at once ("Not sent"), no network needed.
+    flooded = WebhookDestinationFactory(tenant=tenant, is_enabled=False)
+    other = WebhookDestinationFactory(tenant=other_tenant, is_enabled=False)
+    earlier = timezone.now() - timedelta(minutes=5)
+    WebhookDelivery.objects.bulk_create(
+        WebhookDeliveryFactory.build(destination=flooded, tenant=tenant, next_attempt_at=earlier)
+        for _ in range(500)
+    )
+    theirs = WebhookDeliveryFactory(destination=other)
+    call_command("deliver_webhooks", "--once", verbosity=2)
+    output = capsys.readouterr().out
+    first_round = output[: output.index("Round 1:")]
+    assert f"{other_tenant.slug}: notify {theirs.webhook_id} attempt 1" in first_round
+    assert first_round.count(f"{tenant.slug}: notify") < queue.BATCH_SIZE
 
 
 def test_case_28_removing_the_domain_blocks_queued_deliveries_at_send(
