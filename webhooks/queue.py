@@ -8,9 +8,10 @@ runs out the delivery is due again and goes out with the same webhook-id (at-lea
 
 import logging
 import time
-from itertools import zip_longest
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from django.db import connection, transaction
 from django.db.models import F, Min, Q
@@ -258,6 +259,33 @@ def deliver_pending(
     run.seconds = time.monotonic() - started
     ops_logger.info(run.log_line())
     return run
+
+
+# pg_try_advisory_lock key of `deliver_webhooks --once` ("webhook" in ASCII), per database.
+ONCE_LOCK_KEY = 0x776562686F6F6B
+
+
+@contextmanager
+def single_run():
+    """Hold the lock that lets one `deliver_webhooks --once` run at a time; yield whether it was taken.
+
+    On PostgreSQL a session-level advisory lock, released at the end (or when the process dies and
+    its connection closes, so a killed run never leaves it behind). Other databases have no such
+    lock: there the run always goes ahead, and the claim leases still keep two runs from sending
+    the same delivery at once.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ONCE_LOCK_KEY])
+        taken = cursor.fetchone()[0]
+    try:
+        yield taken
+    finally:
+        if taken:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ONCE_LOCK_KEY])
 
 
 def run_worker(

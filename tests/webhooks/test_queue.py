@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 import time_machine
 from django.core.management import call_command
@@ -251,3 +252,29 @@ def test_the_loopback_setting_is_off_by_default(settings):
     )
     assert not loopback_allowed()
     assert not sender_from_settings().allow_loopback
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the run lock is a PostgreSQL advisory lock")
+def test_a_second_once_run_exits_quietly_while_the_first_holds_the_lock(tenant, destination, caplog):
+    delivery = _queue_notify(tenant)
+    settings_dict = connection.settings_dict
+    # Another process's session, as a still-running cron job would hold it.
+    with psycopg.connect(
+        dbname=settings_dict["NAME"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        user=settings_dict["USER"],
+        autocommit=True,
+    ) as first:
+        first.execute("SELECT pg_advisory_lock(%s)", [queue.ONCE_LOCK_KEY])
+        with caplog.at_level("INFO", logger="accessgov.ops"):
+            call_command("deliver_webhooks", "--once")  # returns: exit status 0
+        lines = [r.getMessage() for r in caplog.records if r.name == "accessgov.ops"]
+        assert lines == ["deliver_webhooks skipped: another --once run is still going"]
+        delivery.refresh_from_db()
+        assert delivery.attempts == 0 and delivery.state == DeliveryState.PENDING
+    caplog.clear()
+    with caplog.at_level("INFO", logger="accessgov.ops"):
+        call_command("deliver_webhooks", "--once")
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
