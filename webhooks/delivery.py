@@ -33,6 +33,12 @@ DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024
 EXCERPT_CHARS = 500
 USER_AGENT = "accessgov-webhooks/1"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Ranges the ipaddress module (as of Python 3.13) still calls global: deprecated site-local
+# (RFC 3879, still routed inside some networks) and the newer documentation range (RFC 9637).
+_NOT_GLOBAL_V6 = [
+    (ipaddress.IPv6Network("fec0::/10"), "a site-local address"),
+    (ipaddress.IPv6Network("3fff::/20"), "a documentation address"),
+]
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -95,6 +101,10 @@ def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None
             return "a Teredo tunnel address"
     if ip.is_loopback:
         return None if allow_loopback else "a loopback address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        for network, reason in _NOT_GLOBAL_V6:
+            if ip in network:
+                return reason
     checks = [
         (ip.is_unspecified, "an unspecified address"),
         (ip.is_link_local, "a link-local address (such as cloud metadata)"),

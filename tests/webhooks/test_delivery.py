@@ -86,6 +86,10 @@ BLOCKED_ANSWERS = [
     "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
     "::ffff:10.0.0.5",
     "::ffff:169.254.169.254",
+    "fec0::1",  # IPv6 site-local
+    "feff:ffff::1",  # the top of fec0::/10
+    "3fff::1",  # IPv6 documentation (RFC 9637)
+    "3fff:fff:ffff::1",  # the top of 3fff::/20
 ]
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 import time_machine
+from django.core import checks
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -278,3 +279,12 @@ def test_a_second_once_run_exits_quietly_while_the_first_holds_the_lock(tenant, 
         call_command("deliver_webhooks", "--once")
     delivery.refresh_from_db()
     assert delivery.attempts == 1
+
+
+def test_check_deploy_warns_while_the_loopback_switch_is_on(settings):
+    settings.ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY = True
+    found = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    assert "webhooks.W001" in found
+    settings.ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY = False
+    assert "webhooks.W001" not in [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    assert "webhooks.W001" not in [m.id for m in checks.run_checks()]
