@@ -506,3 +506,21 @@ def test_saving_a_destination_waits_on_hanging_dns_only_within_the_dns_bound(
         and f"DNS lookup of {RECEIVER_HOST} timed out after 0.3 s" in response.text
     )
     assert not WebhookDestination.objects.exists()
+
+
+def test_removing_domains_and_deleting_destinations_stays_allowed_while_api_access_is_off(
+    admin_client, tenant, approved, destination
+):
+    ApiUser.objects.filter(tenant=tenant).update(is_active=False)
+    assert "Delete…" in admin_client.get(URL + f"destinations/{destination.pk}/").text
+    response = admin_client.post(
+        URL + f"destinations/{destination.pk}/delete/", {"confirm": "on"}, follow=True
+    )
+    assert "nothing more is sent to it" in response.text
+    assert not WebhookDestination.objects.exists()
+    assert ">Remove</a>" in admin_client.get(URL).text
+    response = admin_client.post(URL + f"domains/{approved.pk}/remove/", {"confirm": "on"}, follow=True)
+    assert "is no longer approved" in response.text
+    assert not ApprovedWebhookDomain.objects.exists()
+    actions_recorded = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"destination.deleted", "domain.removed"} <= actions_recorded
