@@ -287,6 +287,11 @@ ACCESSGOV_WEBHOOKS_EXTRA_CA_BUNDLE = os.environ.get("ACCESSGOV_WEBHOOKS_EXTRA_CA
 ACCESSGOV_WEBHOOKS_CONNECT_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_CONNECT_TIMEOUT", "5"))
 ACCESSGOV_WEBHOOKS_TOTAL_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_TOTAL_TIMEOUT", "10"))
 ACCESSGOV_WEBHOOKS_MAX_RESPONSE_BYTES = int(os.environ.get("ACCESSGOV_WEBHOOKS_MAX_RESPONSE_BYTES", "16384"))
+# Test events and redeliveries one tenant may queue from the console (django-ratelimit rate string).
+ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE = os.environ.get("ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE", "10/m")
+# Seconds a DNS lookup of a webhook host may take, counted in the delivery's total time; saving a
+# destination checks its addresses within this bound too.
+ACCESSGOV_WEBHOOKS_DNS_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_DNS_TIMEOUT", "2"))
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 ACCESSGOV_PAGE_SIZE = 25
 

@@ -36,6 +36,7 @@ PATHS = [
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/secret/",
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/secret/rotate/",
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/test/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/deliveries/<int:delivery_id>/",
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/deliveries/<int:delivery_id>/redeliver/",
     "o/authorize/",
     "o/token/",

@@ -12,13 +12,12 @@ from accessgov.audit.actions import Action, record_event
 from accessgov.core.errors import ActionRefused
 from accessgov.policy.access import access_on, api_off_message, require_api_access
 from tenants.models import Tenant
-from webhooks import domains, events, queue, signing
+from webhooks import domains, events, signing
 from webhooks.delivery import SafeSender, sender_from_settings
 from webhooks.destinations import DestinationUrl
 from webhooks.models import (
     ApprovedWebhookDomain,
     DeliveryState,
-    WebhookAttempt,
     WebhookDelivery,
     WebhookDestination,
 )
@@ -73,9 +72,11 @@ def add_domain(*, tenant: Tenant, entry: domains.DomainEntry, by, ip: str | None
 
 @transaction.atomic
 def remove_domain(*, approved: ApprovedWebhookDomain, by, ip: str | None) -> int:
-    """Remove APPROVED from the list and return how many destinations it leaves blocked."""
+    """Remove APPROVED from the list and return how many destinations it leaves blocked.
+
+    Allowed while API access is off: narrowing where webhooks go is clean-up during an incident.
+    """
     tenant = approved.tenant
-    _require_api_access(tenant)
     locked = ApprovedWebhookDomain.objects.select_for_update().filter(pk=approved.pk).first()
     if locked is None:
         raise ActionRefused("That domain was already removed.")
@@ -219,8 +220,10 @@ def update_destination(
 
 @transaction.atomic
 def delete_destination(*, destination: WebhookDestination, by, ip: str | None) -> None:
-    """Delete DESTINATION with its delivery log; nothing more is sent to it."""
-    _require_api_access(destination.tenant)
+    """Delete DESTINATION with its delivery log; nothing more is sent to it.
+
+    Allowed while API access is off: removing a destination is clean-up during an incident.
+    """
     locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
     if locked is None:
         raise ActionRefused("That destination was already deleted.")
@@ -284,81 +287,74 @@ def rotate_secret(*, destination: WebhookDestination, by, ip: str | None) -> str
     return secret
 
 
-def send_test_event(
-    *, destination: WebhookDestination, by, ip: str | None, sender: SafeSender | None = None
-) -> WebhookAttempt:
-    """Send a test event to DESTINATION now and return the attempt (status, time, response start)."""
-    with transaction.atomic():
-        _require_api_access(destination.tenant)
-        if not destination.subscribes_to(events.TEST):
-            raise ActionRefused(
-                "This destination does not receive test events; tick “Test event” in its settings."
-            )
-        now = timezone.now()
-        delivery = WebhookDelivery.objects.create(
-            tenant=destination.tenant,
-            destination=destination,
-            webhook_id=signing.generate_message_id(),
+@transaction.atomic
+def send_test_event(*, destination: WebhookDestination, by, ip: str | None) -> WebhookDelivery:
+    """Queue a test event to DESTINATION for the worker and return the delivery at once.
+
+    Nothing is sent inside the request: a receiver that answers slowly (or DNS that hangs) would
+    otherwise hold a web worker, and a tenant administrator could tie up every one of them.
+    """
+    _require_api_access(destination.tenant)
+    if not destination.subscribes_to(events.TEST):
+        raise ActionRefused(
+            "This destination does not receive test events; tick “Test event” in its settings."
+        )
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        tenant=destination.tenant,
+        destination=destination,
+        webhook_id=signing.generate_message_id(),
+        event_type=events.TEST,
+        body=events.build_body(
             event_type=events.TEST,
-            body=events.build_body(
-                event_type=events.TEST,
-                data={
-                    "message": "Test event from accessgov. Verify its signature and answer 2xx.",
-                    "sent_by": by.get_username() if by is not None else "system",
-                    "tenant": {"partner_id": destination.tenant.partner_id, "name": destination.tenant.name},
-                },
-                now=now,
-            ),
-            state=DeliveryState.PENDING,
-            # One try, made by this request; a worker takes it over only if this request dies.
-            max_attempts=1,
-            created_at=now,
-            next_attempt_at=now,
-        )
-        record_event(
-            tenant=destination.tenant,
-            actor=by,
-            action=Action.WEBHOOK_TEST_SENT,
-            target=destination,
-            details={"webhook_id": delivery.webhook_id},
-            ip=ip,
-        )
-    return _attempt_now(delivery, sender)
+            data={
+                "message": "Test event from accessgov. Verify its signature and answer 2xx.",
+                "sent_by": by.get_username() if by is not None else "system",
+                "tenant": {"partner_id": destination.tenant.partner_id, "name": destination.tenant.name},
+            },
+            now=now,
+        ),
+        state=DeliveryState.PENDING,
+        # One try: the console shows what the receiver answered to it, not a retry schedule.
+        max_attempts=1,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    record_event(
+        tenant=destination.tenant,
+        actor=by,
+        action=Action.WEBHOOK_TEST_SENT,
+        target=destination,
+        details={"webhook_id": delivery.webhook_id},
+        ip=ip,
+    )
+    return delivery
 
 
-def redeliver(
-    *, delivery: WebhookDelivery, by, ip: str | None, sender: SafeSender | None = None
-) -> WebhookAttempt:
-    """Send a failed DELIVERY once more now, with the same webhook-id, and return the attempt."""
-    with transaction.atomic():
-        _require_api_access(delivery.tenant)
-        locked = WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).first()
-        if locked is None or locked.state != DeliveryState.FAILED:
-            raise ActionRefused("Only a failed delivery can be sent again.")
-        locked.state = DeliveryState.PENDING
-        locked.max_attempts = locked.attempts + 1
-        locked.next_attempt_at = timezone.now()
-        locked.lease_expires_at = None
-        locked.completed_at = None
-        locked.save(
-            update_fields=["state", "max_attempts", "next_attempt_at", "lease_expires_at", "completed_at"]
-        )
-        record_event(
-            tenant=delivery.tenant,
-            actor=by,
-            action=Action.WEBHOOK_REDELIVERED,
-            target=locked.destination,
-            details={"webhook_id": locked.webhook_id, "event": locked.event_type},
-            ip=ip,
-        )
-    return _attempt_now(locked, sender)
-
-
-def _attempt_now(delivery: WebhookDelivery, sender: SafeSender | None) -> WebhookAttempt:
-    claimed = queue.claim(delivery.pk, now=timezone.now())
-    if claimed is None:
-        raise ActionRefused("A worker is sending this delivery right now; see the delivery log.")
-    return queue.attempt_delivery(claimed, sender=sender or sender_from_settings())
+@transaction.atomic
+def redeliver(*, delivery: WebhookDelivery, by, ip: str | None) -> WebhookDelivery:
+    """Queue a failed DELIVERY for one more attempt by the worker, with the same webhook-id."""
+    _require_api_access(delivery.tenant)
+    locked = WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).first()
+    if locked is None or locked.state != DeliveryState.FAILED:
+        raise ActionRefused("Only a failed delivery can be sent again.")
+    locked.state = DeliveryState.PENDING
+    locked.max_attempts = locked.attempts + 1
+    locked.next_attempt_at = timezone.now()
+    locked.lease_expires_at = None
+    locked.completed_at = None
+    locked.save(
+        update_fields=["state", "max_attempts", "next_attempt_at", "lease_expires_at", "completed_at"]
+    )
+    record_event(
+        tenant=delivery.tenant,
+        actor=by,
+        action=Action.WEBHOOK_REDELIVERED,
+        target=locked.destination,
+        details={"webhook_id": locked.webhook_id, "event": locked.event_type},
+        ip=ip,
+    )
+    return locked
 
 
 def send_notification(*, tenant: Tenant, payload: dict, actor_label: str, ip: str | None) -> int:

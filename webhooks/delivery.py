@@ -2,7 +2,8 @@
 
 The sequence, each step refusing rather than guessing:
 
-1. resolve the host name once (the resolver is injected, so tests answer for external names);
+1. resolve the host name once, within a deadline counted in the total time (the resolver is
+   injected, so tests answer for external names);
 2. refuse unless *every* A/AAAA answer is a global unicast address: loopback, private,
    link-local (169.254.169.254), CGNAT (100.64/10), multicast, reserved, unspecified and IPv6
    forms that embed one of those (IPv4-mapped, 6to4, NAT64, Teredo) are all refused;
@@ -27,10 +28,17 @@ from django.conf import settings
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_TOTAL_TIMEOUT = 10.0
+DEFAULT_DNS_TIMEOUT = 2.0
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024
 EXCERPT_CHARS = 500
 USER_AGENT = "accessgov-webhooks/1"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Ranges the ipaddress module (as of Python 3.13) still calls global: deprecated site-local
+# (RFC 3879, still routed inside some networks) and the newer documentation range (RFC 9637).
+_NOT_GLOBAL_V6 = [
+    (ipaddress.IPv6Network("fec0::/10"), "a site-local address"),
+    (ipaddress.IPv6Network("3fff::/20"), "a documentation address"),
+]
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -39,6 +47,35 @@ def resolve_host(host: str, port: int) -> list[str]:
     """Return every address HOST resolves to for TCP, in the resolver's order, without duplicates."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class DnsTimeout(OSError):
+    """The resolver did not answer within its deadline."""
+
+
+def resolve_within(resolver: Resolver, host: str, port: int, *, timeout: float) -> list[str]:
+    """Return RESOLVER's answer for HOST, or raise DnsTimeout once TIMEOUT seconds have passed.
+
+    getaddrinfo has no timeout of its own (the system resolver may retry for tens of seconds), so
+    it runs in a daemon thread that is left behind if it hangs; the caller goes on at the deadline.
+    """
+    outcome: dict = {}
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome["addresses"] = resolver(host, port)
+        except BaseException as error:  # handed to the caller's thread as it is
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name=f"dns-{host}", daemon=True).start()
+    if not done.wait(max(timeout, 0.001)):
+        raise DnsTimeout(f"no answer within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addresses"]
 
 
 def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None:
@@ -64,6 +101,10 @@ def address_refusal(address: str, *, allow_loopback: bool = False) -> str | None
             return "a Teredo tunnel address"
     if ip.is_loopback:
         return None if allow_loopback else "a loopback address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        for network, reason in _NOT_GLOBAL_V6:
+            if ip in network:
+                return reason
     checks = [
         (ip.is_unspecified, "an unspecified address"),
         (ip.is_link_local, "a link-local address (such as cloud metadata)"),
@@ -137,18 +178,28 @@ class SafeSender:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        dns_timeout: float = DEFAULT_DNS_TIMEOUT,
     ):
         self.resolver = resolver
+        self.dns_timeout = dns_timeout
         self.ssl_context = ssl_context or make_ssl_context()
         self.allow_loopback = allow_loopback
         self.connect_timeout = connect_timeout
         self.total_timeout = total_timeout
         self.max_response_bytes = max_response_bytes
 
-    def check_host(self, host: str, port: int = 443) -> tuple[list[str], str]:
-        """Return HOST's addresses and "" if all may be connected to, else ([], the reason)."""
+    def check_host(
+        self, host: str, port: int = 443, *, timeout: float | None = None
+    ) -> tuple[list[str], str]:
+        """Return HOST's addresses and "" if all may be connected to, else ([], the reason).
+
+        The lookup gives up after TIMEOUT seconds (default: the sender's DNS timeout).
+        """
+        limit = self.dns_timeout if timeout is None else min(timeout, self.dns_timeout)
         try:
-            addresses = self.resolver(host, port)
+            addresses = resolve_within(self.resolver, host, port, timeout=limit)
+        except DnsTimeout:
+            return [], f"DNS lookup of {host} timed out after {limit:g} s."
         except (OSError, UnicodeError) as error:
             return [], f"DNS lookup of {host} failed ({error.__class__.__name__})."
         if not addresses:
@@ -168,7 +219,8 @@ class SafeSender:
         def elapsed_ms() -> int:
             return int((time.monotonic() - started) * 1000)
 
-        addresses, refusal = self.check_host(host, port)
+        # The lookup counts in the total time: a hanging resolver cannot stretch a delivery.
+        addresses, refusal = self.check_host(host, port, timeout=self.total_timeout)
         if refusal:
             return SendResult(status_code=None, error=refusal, duration_ms=elapsed_ms())
         last_error = ""
@@ -281,6 +333,7 @@ def sender_from_settings() -> SafeSender:
         max_response_bytes=getattr(
             settings, "ACCESSGOV_WEBHOOKS_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES
         ),
+        dns_timeout=getattr(settings, "ACCESSGOV_WEBHOOKS_DNS_TIMEOUT", DEFAULT_DNS_TIMEOUT),
     )
 
 

@@ -9,10 +9,12 @@ runs out the delivery is due again and goes out with the same webhook-id (at-lea
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from accessgov.audit.models import Action
@@ -47,12 +49,31 @@ def claim(delivery_id: int, *, now) -> WebhookDelivery | None:
 
 
 def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None) -> list[WebhookDelivery]:
-    """Claim up to LIMIT deliveries due by DUE_BY (default NOW), oldest due first, that no worker holds."""
+    """Claim up to LIMIT deliveries due by DUE_BY (default NOW) that no worker holds, shared fairly.
+
+    Tenants take turns: each tenant with something due gets an equal share of the round (its
+    oldest due first), so one tenant's flood or hanging receivers cannot push another's back.
+    """
+    due = WebhookDelivery.objects.due(due_by or now)
     with transaction.atomic():
-        due = WebhookDelivery.objects.due(due_by or now).order_by("next_attempt_at", "pk")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:limit])
+        # Tenants whose oldest due delivery waited longest come first, at most LIMIT of them.
+        tenant_ids = list(
+            due.values("tenant_id")
+            .annotate(oldest=Min("next_attempt_at"))
+            .order_by("oldest", "tenant_id")
+            .values_list("tenant_id", flat=True)[:limit]
+        )
+        if not tenant_ids:
+            return []
+        share = max(1, -(-limit // len(tenant_ids)))
+        per_tenant = []
+        for tenant_id in tenant_ids:
+            rows = due.filter(tenant_id=tenant_id).order_by("next_attempt_at", "pk")
+            if connection.features.has_select_for_update_skip_locked:
+                rows = rows.select_for_update(skip_locked=True)
+            per_tenant.append(list(rows.values_list("pk", flat=True)[:share]))
+        # Round-robin: the first of each tenant, then the second of each, and so on.
+        ids = [pk for turn in zip_longest(*per_tenant) for pk in turn if pk is not None][:limit]
         # The conditional update in claim() is what makes a claim exclusive where SKIP LOCKED is
         # missing (SQLite serialises writers, so the second claimer updates no row).
         return [delivery for delivery in (claim(pk, now=now) for pk in ids) if delivery is not None]
@@ -238,6 +259,33 @@ def deliver_pending(
     run.seconds = time.monotonic() - started
     ops_logger.info(run.log_line())
     return run
+
+
+# pg_try_advisory_lock key of `deliver_webhooks --once` ("webhook" in ASCII), per database.
+ONCE_LOCK_KEY = 0x776562686F6F6B
+
+
+@contextmanager
+def single_run():
+    """Hold the lock that lets one `deliver_webhooks --once` run at a time; yield whether it was taken.
+
+    On PostgreSQL a session-level advisory lock, released at the end (or when the process dies and
+    its connection closes, so a killed run never leaves it behind). Other databases have no such
+    lock: there the run always goes ahead, and the claim leases still keep two runs from sending
+    the same delivery at once.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ONCE_LOCK_KEY])
+        taken = cursor.fetchone()[0]
+    try:
+        yield taken
+    finally:
+        if taken:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ONCE_LOCK_KEY])
 
 
 def run_worker(

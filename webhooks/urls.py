@@ -16,6 +16,11 @@ urlpatterns = [
     path("destinations/<int:destination_id>/secret/rotate/", views.rotate_secret, name="rotate_secret"),
     path("destinations/<int:destination_id>/test/", views.send_test, name="send_test"),
     path(
+        "destinations/<int:destination_id>/deliveries/<int:delivery_id>/",
+        views.show_delivery,
+        name="show_delivery",
+    ),
+    path(
         "destinations/<int:destination_id>/deliveries/<int:delivery_id>/redeliver/",
         views.redeliver_delivery,
         name="redeliver_delivery",

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+from django_ratelimit.core import is_ratelimited
 
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.confirm import render_confirmation
@@ -124,9 +125,8 @@ def add_domain(request: HttpRequest) -> HttpResponse:
 @administrator_required
 def remove_domain(request: HttpRequest, domain_id: int) -> HttpResponse:
     """Ask for confirmation, then remove an approved domain; its destinations are blocked at once."""
+    # Allowed while API access is off (clean-up during an incident).
     approved = get_object_or_404(ApprovedWebhookDomain.objects.for_tenant(request.tenant), pk=domain_id)
-    if not access_on(request.tenant):
-        return _refuse(request, actions.API_OFF)
     names = [approved.domain]
     affected = [
         d
@@ -235,10 +235,8 @@ def edit_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @administrator_required
 def delete_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
-    """Ask for confirmation, then delete a destination and its delivery log."""
-    destination, refused = _destination_to_change(request, destination_id)
-    if refused:
-        return refused
+    """Ask for confirmation, then delete a destination and its delivery log (also while API access is off)."""
+    destination = _destination(request, destination_id)
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -286,6 +284,8 @@ def _destination_context(request: HttpRequest, destination: WebhookDestination, 
         .first(),
         "secret": None,
         "test_attempt": None,
+        "test_delivery": None,  # a queued test event not yet sent: the result part polls for it
+        "sending": None,  # a queued redelivery not yet sent: the delivery log polls for it
     }
     context.update(extra)
     return context
@@ -347,39 +347,107 @@ def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
     )
 
 
+def _manual_sends_exhausted(request: HttpRequest) -> bool:
+    """Count one manual send (test event or redelivery) against the tenant's budget; True when over it."""
+
+    def tenant_key(group: str, request: HttpRequest) -> str:
+        # Per tenant, not per user: several administrators of one tenant share one budget.
+        return str(request.tenant.pk)
+
+    return is_ratelimited(
+        request,
+        group="webhooks-manual-send",
+        key=tenant_key,
+        rate=settings.ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE,
+        method="POST",
+        increment=True,
+    )
+
+
+MANUAL_SENDS_EXHAUSTED = (
+    "This tenant has sent too many test events and redeliveries in the last minute "
+    "(at most {rate}). Wait a minute and try again."
+)
+
+
+def _sending_context(
+    request: HttpRequest, destination: WebhookDestination, delivery: WebhookDelivery
+) -> dict:
+    """Return the page context for DELIVERY: still sending, or the attempt that settled it."""
+    settled = delivery.state != DeliveryState.PENDING
+    attempt = delivery.attempt_log.order_by("-number", "-pk").first() if settled else None
+    if delivery.event_type == events.TEST:
+        return _destination_context(
+            request, destination, test_attempt=attempt, test_delivery=None if settled else delivery
+        )
+    return _destination_context(request, destination, sending=None if settled else delivery)
+
+
 @require_POST
 @administrator_required
 def send_test(request: HttpRequest, destination_id: int) -> HttpResponse:
-    """Deliver a test event now and show the result in place (the whole page without htmx)."""
+    """Queue a test event for the worker and answer at once; the result appears in place (htmx polls)."""
     found = _destination(request, destination_id)
+    if _manual_sends_exhausted(request):
+        message = MANUAL_SENDS_EXHAUSTED.format(rate=settings.ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE)
+        return _refuse(request, message, to=_destination_url(request, found))
     try:
-        attempt = actions.send_test_event(destination=found, by=request.user, ip=get_client_ip(request))
+        delivery = actions.send_test_event(destination=found, by=request.user, ip=get_client_ip(request))
     except actions.ActionRefused as refusal:
         return _refuse(request, str(refusal), to=_destination_url(request, found))
-    context = _destination_context(request, found, test_attempt=attempt, oob_log=bool(request.htmx))
-    template = f"{DETAIL}#test-result" if request.htmx else DETAIL
-    return render(request, template, context)
+    if request.htmx:
+        return render(
+            request, f"{DETAIL}#test-result", _destination_context(request, found, test_delivery=delivery)
+        )
+    messages.success(
+        request,
+        f"Test event {delivery.webhook_id} queued; the delivery worker sends it within seconds. "
+        "Reload this page to see the result in the delivery log.",
+    )
+    return redirect(_delivery_url(request, found, delivery))
+
+
+def _delivery_url(request: HttpRequest, destination: WebhookDestination, delivery: WebhookDelivery) -> str:
+    return reverse("webhooks:show_delivery", args=[request.tenant.slug, destination.pk, delivery.pk])
+
+
+@require_GET
+@administrator_required
+def show_delivery(request: HttpRequest, destination_id: int, delivery_id: int) -> HttpResponse:
+    """Show the destination with one queued delivery: "sending…" until its attempt is recorded.
+
+    htmx polls this every 2 seconds for the part being updated; without JavaScript it is the page.
+    """
+    found = _destination(request, destination_id)
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.for_tenant(request.tenant).filter(destination=found), pk=delivery_id
+    )
+    context = _sending_context(request, found, delivery)
+    if request.htmx and request.htmx.target in {"test-result", "delivery-log"}:
+        if request.htmx.target == "test-result" and context["test_delivery"] is None:
+            context["oob_log"] = True  # settled: refresh the log beside the result
+        return render(request, f"{DETAIL}#{request.htmx.target}", context)
+    return render(request, DETAIL, context)
 
 
 @require_POST
 @administrator_required
 def redeliver_delivery(request: HttpRequest, destination_id: int, delivery_id: int) -> HttpResponse:
-    """Send a failed delivery again now, with the same webhook-id."""
+    """Queue a failed delivery for one more attempt, with the same webhook-id, and answer at once."""
     found = _destination(request, destination_id)
     delivery = get_object_or_404(
         WebhookDelivery.objects.for_tenant(request.tenant).filter(destination=found), pk=delivery_id
     )
+    if _manual_sends_exhausted(request):
+        message = MANUAL_SENDS_EXHAUSTED.format(rate=settings.ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE)
+        return _refuse(request, message, to=_destination_url(request, found))
     try:
-        attempt = actions.redeliver(delivery=delivery, by=request.user, ip=get_client_ip(request))
+        queued = actions.redeliver(delivery=delivery, by=request.user, ip=get_client_ip(request))
     except actions.ActionRefused as refusal:
         return _refuse(request, str(refusal), to=_destination_url(request, found))
-    outcome = f"status {attempt.status_code}" if attempt.status_code else attempt.error
-    message = (
-        f"Sent {delivery.webhook_id} again: {'delivered' if attempt.succeeded else 'failed'} ({outcome})."
-    )
+    message = f"{queued.webhook_id} is queued to be sent again; the delivery log shows the result."
     if request.htmx:
-        return render(
-            request, f"{DETAIL}#delivery-log", _destination_context(request, found, log_note=message)
-        )
-    (messages.success if attempt.succeeded else messages.error)(request, message)
-    return redirect(_destination_url(request, found))
+        context = _destination_context(request, found, log_note=message, sending=queued)
+        return render(request, f"{DETAIL}#delivery-log", context)
+    messages.success(request, message + " Reload this page to see it.")
+    return redirect(_delivery_url(request, found, queued))

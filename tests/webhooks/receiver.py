@@ -32,7 +32,7 @@ class Received:
 
 @dataclass
 class Behaviour:
-    mode: str = "ok"  # ok | status | redirect | drip | huge
+    mode: str = "ok"  # ok | status | redirect | drip | trickle | huge
     status: int = 200
     reply: bytes = b'{"received": true}'
     redirect_to: str = ""
@@ -78,6 +78,8 @@ def _handler_for(receiver: Receiver):
                     self._reply(302, b"", {"Location": behaviour.redirect_to})
                 elif behaviour.mode == "drip":
                     self._drip()
+                elif behaviour.mode == "trickle":
+                    self._trickle()
                 elif behaviour.mode == "huge":
                     self._huge()
                 elif receiver.secret and not verified:
@@ -107,6 +109,16 @@ def _handler_for(receiver: Receiver):
                 self.wfile.write(b"X-Drip: 1\r\n")
                 self.wfile.flush()
                 time.sleep(0.1)
+
+        def _trickle(self):
+            # One byte of a status line a second: a receiver that answers, very slowly.
+            deadline = time.monotonic() + MAX_DRIP_SECONDS
+            for byte in b"HTTP/1.1 200 OK\r\n":
+                if time.monotonic() > deadline:
+                    break
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(1.0)
 
         def _huge(self):
             self.send_response(200)

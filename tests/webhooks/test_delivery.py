@@ -1,13 +1,15 @@
 """Sending over real TLS to a loopback receiver, and the SSRF policy (attack catalogue cases 27-30)."""
 
 import json
+import socket
+import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.webhooks.conftest import RECEIVER_HOST, FakeDns
-from webhooks import signing
+from webhooks import delivery, signing
 from webhooks.delivery import SafeSender, address_refusal
 
 
@@ -84,6 +86,10 @@ BLOCKED_ANSWERS = [
     "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
     "::ffff:10.0.0.5",
     "::ffff:169.254.169.254",
+    "fec0::1",  # IPv6 site-local
+    "feff:ffff::1",  # the top of fec0::/10
+    "3fff::1",  # IPv6 documentation (RFC 9637)
+    "3fff:fff:ffff::1",  # the top of 3fff::/20
 ]
 
 
@@ -188,3 +194,36 @@ def test_an_unresolvable_name_is_reported_not_raised():
         host="nowhere.example.com", port=443, path="/", headers={}, body=b""
     )
     assert "DNS lookup of nowhere.example.com failed" in result.error
+
+
+@pytest.fixture
+def hanging_dns(monkeypatch):
+    """A resolver that never answers until the test ends (as a dead DNS server does)."""
+    release = threading.Event()
+
+    def hang(host: str, port: int) -> list[str]:
+        release.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(delivery, "resolve_host", hang)
+    yield hang
+    release.set()
+
+
+def test_a_hanging_dns_lookup_gives_up_within_its_bound_counted_in_the_total_time(settings, hanging_dns):
+    settings.ACCESSGOV_WEBHOOKS_DNS_TIMEOUT = 0.3
+    started = time.monotonic()
+    result = delivery.sender_from_settings().post(
+        host="hangs.example.com", port=443, path="/", headers={}, body=b"{}"
+    )
+    assert time.monotonic() - started < 1.0
+    assert result.status_code is None
+    assert result.error == "DNS lookup of hangs.example.com timed out after 0.3 s."
+    assert 250 <= result.duration_ms < 1000
+
+
+def test_the_dns_deadline_is_never_longer_than_the_total_time(hanging_dns):
+    sender = SafeSender(resolver=hanging_dns, dns_timeout=5.0, total_timeout=0.2)
+    started = time.monotonic()
+    result = sender.post(host="hangs.example.com", port=443, path="/", headers={}, body=b"{}")
+    assert time.monotonic() - started < 1.0 and "timed out after 0.2 s" in result.error

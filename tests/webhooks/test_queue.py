@@ -2,12 +2,16 @@
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 import time_machine
+from django.core import checks
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from accessgov.policy.models import ApiUser
+from tests.factories import WebhookDeliveryFactory, WebhookDestinationFactory
 from webhooks import actions, events, queue
 from webhooks.models import MAX_ATTEMPTS, RETRY_DELAYS, ApprovedWebhookDomain, DeliveryState, WebhookDelivery
 
@@ -99,10 +103,27 @@ def test_claiming_uses_skip_locked_where_the_database_has_it(tenant, destination
     _queue_notify(tenant)
     with CaptureQueriesContext(connection) as queries:
         queue.claim_due(now=datetime.now(tz=UTC) + timedelta(seconds=1))
-    select = next(
-        q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert any("SKIP LOCKED" in select for select in selects) == (
+        connection.features.has_select_for_update_skip_locked
     )
-    assert ("SKIP LOCKED" in select) == connection.features.has_select_for_update_skip_locked
+
+
+def test_one_tenants_flood_does_not_delay_another_tenants_delivery(tenant, other_tenant, capsys):
+    # Disabled destinations: every attempt is recorded at once ("Not sent"), no network needed.
+    flooded = WebhookDestinationFactory(tenant=tenant, is_enabled=False)
+    other = WebhookDestinationFactory(tenant=other_tenant, is_enabled=False)
+    earlier = timezone.now() - timedelta(minutes=5)
+    WebhookDelivery.objects.bulk_create(
+        WebhookDeliveryFactory.build(destination=flooded, tenant=tenant, next_attempt_at=earlier)
+        for _ in range(500)
+    )
+    theirs = WebhookDeliveryFactory(destination=other)
+    call_command("deliver_webhooks", "--once", verbosity=2)
+    output = capsys.readouterr().out
+    first_round = output[: output.index("Round 1:")]
+    assert f"{other_tenant.slug}: notify {theirs.webhook_id} attempt 1" in first_round
+    assert first_round.count(f"{tenant.slug}: notify") < queue.BATCH_SIZE
 
 
 def test_case_28_removing_the_domain_blocks_queued_deliveries_at_send(
@@ -232,3 +253,38 @@ def test_the_loopback_setting_is_off_by_default(settings):
     )
     assert not loopback_allowed()
     assert not sender_from_settings().allow_loopback
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the run lock is a PostgreSQL advisory lock")
+def test_a_second_once_run_exits_quietly_while_the_first_holds_the_lock(tenant, destination, caplog):
+    delivery = _queue_notify(tenant)
+    settings_dict = connection.settings_dict
+    # Another process's session, as a still-running cron job would hold it.
+    with psycopg.connect(
+        dbname=settings_dict["NAME"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        user=settings_dict["USER"],
+        autocommit=True,
+    ) as first:
+        first.execute("SELECT pg_advisory_lock(%s)", [queue.ONCE_LOCK_KEY])
+        with caplog.at_level("INFO", logger="accessgov.ops"):
+            call_command("deliver_webhooks", "--once")  # returns: exit status 0
+        lines = [r.getMessage() for r in caplog.records if r.name == "accessgov.ops"]
+        assert lines == ["deliver_webhooks skipped: another --once run is still going"]
+        delivery.refresh_from_db()
+        assert delivery.attempts == 0 and delivery.state == DeliveryState.PENDING
+    caplog.clear()
+    with caplog.at_level("INFO", logger="accessgov.ops"):
+        call_command("deliver_webhooks", "--once")
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+
+
+def test_check_deploy_warns_while_the_loopback_switch_is_on(settings):
+    settings.ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY = True
+    found = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    assert "webhooks.W001" in found
+    settings.ACCESSGOV_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS_ONLY = False
+    assert "webhooks.W001" not in [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    assert "webhooks.W001" not in [m.id for m in checks.run_checks()]

@@ -1,6 +1,8 @@
 """The Webhook API tab over HTTP: domains, destinations, secrets, test events, logs, permissions."""
 
 import logging
+import threading
+import time
 
 import pytest
 from django.db import connection
@@ -18,6 +20,7 @@ from tests.factories import (
     WebhookDestinationFactory,
 )
 from tests.webhooks.conftest import RECEIVER_HOST
+from webhooks import delivery, queue
 from webhooks.models import ApprovedWebhookDomain, DeliveryState, WebhookDelivery, WebhookDestination
 
 pytestmark = pytest.mark.django_db
@@ -225,37 +228,62 @@ def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_still_signs(
     assert AuditEvent.objects.filter(action="destination.secret_rotated").exists()
 
 
-def test_send_test_event_shows_the_result_in_place_with_htmx(
+def _work_the_queue():
+    """Run the delivery worker once, as `deliver_webhooks --once` would (the console never sends)."""
+    queue.deliver_pending()
+
+
+def test_send_test_event_answers_sending_at_once_and_updates_in_place_with_htmx(
     admin_client, destination, receiver, loopback_settings
 ):
     response = admin_client.post(URL + f"destinations/{destination.pk}/test/", **HTMX)
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<section class="card" id="test-result">')
-    assert "<strong>Delivered</strong>: HTTP 200" in response.text
-    assert "{&quot;received&quot;: true}" in response.text
-    assert 'id="delivery-log" hx-swap-oob="true"' in response.text
+    assert "<strong>Sending…</strong>" in response.text and 'hx-trigger="every 2s"' in response.text
+    assert receiver.received == []  # nothing went out inside the request
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.state == DeliveryState.PENDING and delivery.event_type == "test"
+    assert AuditEvent.objects.filter(action="webhook.test_sent").exists()
+    poll = URL + f"destinations/{destination.pk}/deliveries/{delivery.pk}/"
+    still = admin_client.get(poll, HTTP_HX_TARGET="test-result", **HTMX)
+    assert "<strong>Sending…</strong>" in still.text and 'hx-trigger="every 2s"' in still.text
+    _work_the_queue()
+    done = admin_client.get(poll, HTTP_HX_TARGET="test-result", **HTMX)
+    assert done.text.lstrip().startswith('<section class="card" id="test-result">')
+    assert "<strong>Delivered</strong>: HTTP 200" in done.text
+    assert "{&quot;received&quot;: true}" in done.text
+    assert "every 2s" not in done.text  # polling stops once the attempt is recorded
+    assert 'id="delivery-log" hx-swap-oob="true"' in done.text
     [received] = receiver.received
     assert received.verified and received.payload["type"] == "test"
-    delivery = WebhookDelivery.objects.get()
-    assert delivery.state == DeliveryState.SUCCEEDED and delivery.event_type == "test"
-    assert AuditEvent.objects.filter(action="webhook.test_sent").exists()
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SUCCEEDED
 
 
 def test_send_test_event_works_without_javascript(admin_client, destination, receiver, loopback_settings):
-    response = admin_client.post(URL + f"destinations/{destination.pk}/test/")
-    assert "<html" in response.text and "<strong>Delivered</strong>: HTTP 200" in response.text
-    assert "hx-swap-oob" not in response.text
+    response = admin_client.post(URL + f"destinations/{destination.pk}/test/", follow=True)
+    assert "<html" in response.text and "queued; the delivery worker sends it" in response.text
+    assert "Check again</a>" in response.text
+    _work_the_queue()
+    reloaded = admin_client.get(response.redirect_chain[-1][0])
+    assert "<strong>Delivered</strong>: HTTP 200" in reloaded.text
+    assert "hx-swap-oob" not in reloaded.text
 
 
 def test_a_failed_test_event_shows_the_error(admin_client, destination, receiver, loopback_settings):
     receiver.behaviour.mode = "status"
     receiver.behaviour.status = 503
-    response = admin_client.post(URL + f"destinations/{destination.pk}/test/", **HTMX)
+    admin_client.post(URL + f"destinations/{destination.pk}/test/", **HTMX)
+    _work_the_queue()
+    delivery = WebhookDelivery.objects.get()
+    response = admin_client.get(
+        URL + f"destinations/{destination.pk}/deliveries/{delivery.pk}/", HTTP_HX_TARGET="test-result", **HTMX
+    )
     assert "<strong>Failed</strong>: HTTP 503" in response.text
     assert WebhookDelivery.objects.get().state == DeliveryState.FAILED
 
 
-def test_redeliver_sends_a_failed_delivery_again_with_the_same_id(
+def test_redeliver_queues_a_failed_delivery_again_with_the_same_id(
     admin_client, tenant, destination, receiver, loopback_settings
 ):
     delivery = WebhookDeliveryFactory(destination=destination, failed=True)
@@ -266,7 +294,16 @@ def test_redeliver_sends_a_failed_delivery_again_with_the_same_id(
         URL + f"destinations/{destination.pk}/deliveries/{delivery.pk}/redeliver/", **HTMX
     )
     assert response.text.lstrip().startswith('<section class="card" id="delivery-log"')
-    assert f"Sent {delivery.webhook_id} again: delivered" in response.text
+    assert f"{delivery.webhook_id} is queued to be sent again" in response.text
+    assert "<strong>Sending…</strong>" in response.text and 'hx-trigger="every 2s"' in response.text
+    assert receiver.received == []
+    _work_the_queue()
+    done = admin_client.get(
+        URL + f"destinations/{destination.pk}/deliveries/{delivery.pk}/",
+        HTTP_HX_TARGET="delivery-log",
+        **HTMX,
+    )
+    assert "every 2s" not in done.text and "HTTP 200 delivered" in done.text
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.SUCCEEDED and delivery.attempts == 8
     assert receiver.received[0].headers["webhook-id"] == delivery.webhook_id
@@ -274,6 +311,21 @@ def test_redeliver_sends_a_failed_delivery_again_with_the_same_id(
         URL + f"destinations/{destination.pk}/deliveries/{delivery.pk}/redeliver/", follow=True
     )
     assert "Only a failed delivery can be sent again." in again.text
+
+
+def test_test_events_and_redeliveries_are_limited_per_tenant_with_a_clear_message(
+    admin_client, destination, settings
+):
+    settings.ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE = "2/m"
+    for _ in range(2):
+        admin_client.post(URL + f"destinations/{destination.pk}/test/")
+    refused = admin_client.post(URL + f"destinations/{destination.pk}/test/", follow=True)
+    assert "too many test events and redeliveries" in refused.text
+    assert WebhookDelivery.objects.count() == 2
+    failed = WebhookDeliveryFactory(destination=destination, failed=True)
+    admin_client.post(URL + f"destinations/{destination.pk}/deliveries/{failed.pk}/redeliver/")
+    failed.refresh_from_db()
+    assert failed.state == DeliveryState.FAILED  # the same budget
 
 
 def test_case_41_markup_in_a_description_is_escaped(admin_client, tenant, enabled_tenant):
@@ -313,6 +365,7 @@ def _every_url(tenant_slug: str, destination, approved, delivery) -> list[tuple[
         ("get", d + "secret/rotate/"),
         ("post", d + "secret/rotate/"),
         ("post", d + "test/"),
+        ("get", d + f"deliveries/{delivery.pk}/"),
         ("post", d + f"deliveries/{delivery.pk}/redeliver/"),
     ]
 
@@ -427,3 +480,47 @@ def test_a_destination_that_does_not_receive_test_events_gets_none(
     response = admin_client.post(URL + f"destinations/{destination.pk}/test/", follow=True)
     assert "does not receive test events" in response.text
     assert not WebhookDelivery.objects.exists() and receiver.received == []
+
+
+def test_saving_a_destination_waits_on_hanging_dns_only_within_the_dns_bound(
+    admin_client, approved, settings, monkeypatch
+):
+    release = threading.Event()
+
+    def hang(host: str, port: int) -> list[str]:
+        release.wait(30)
+        return ["192.0.2.1"]
+
+    monkeypatch.setattr(delivery, "resolve_host", hang)
+    settings.ACCESSGOV_WEBHOOKS_DNS_TIMEOUT = 0.3
+    started = time.monotonic()
+    try:
+        response = admin_client.post(
+            URL + "destinations/add/", {"url": f"https://{RECEIVER_HOST}/in", "events": ["notify"]}
+        )
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1.5
+    assert (
+        response.status_code == 400
+        and f"DNS lookup of {RECEIVER_HOST} timed out after 0.3 s" in response.text
+    )
+    assert not WebhookDestination.objects.exists()
+
+
+def test_removing_domains_and_deleting_destinations_stays_allowed_while_api_access_is_off(
+    admin_client, tenant, approved, destination
+):
+    ApiUser.objects.filter(tenant=tenant).update(is_active=False)
+    assert "Delete…" in admin_client.get(URL + f"destinations/{destination.pk}/").text
+    response = admin_client.post(
+        URL + f"destinations/{destination.pk}/delete/", {"confirm": "on"}, follow=True
+    )
+    assert "nothing more is sent to it" in response.text
+    assert not WebhookDestination.objects.exists()
+    assert ">Remove</a>" in admin_client.get(URL).text
+    response = admin_client.post(URL + f"domains/{approved.pk}/remove/", {"confirm": "on"}, follow=True)
+    assert "is no longer approved" in response.text
+    assert not ApprovedWebhookDomain.objects.exists()
+    actions_recorded = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"destination.deleted", "domain.removed"} <= actions_recorded

@@ -21,7 +21,12 @@ class Command(BaseCommand):
         progress = verbosity >= 2 or (verbosity >= 1 and self.stdout.isatty())
         report = self.stdout.write if progress else None
         if once:
-            run = queue.deliver_pending(report=report)
+            with queue.single_run() as mine:
+                if not mine:
+                    # Cron started us while the last run is still going: not an error, one line.
+                    queue.ops_logger.info("deliver_webhooks skipped: another --once run is still going")
+                    return
+                run = queue.deliver_pending(report=report)
             if verbosity >= 1 and (run.attempted or progress):
                 self.stdout.write(run.describe())
         else:
