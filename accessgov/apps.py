@@ -1,10 +1,13 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.core.exceptions import ImproperlyConfigured
 
 
 class AccessgovConfig(AppConfig):
     name = "accessgov"
     verbose_name = "API access"
+    # This module also holds the admin's config below: "accessgov" in INSTALLED_APPS means this one.
+    default = True
 
     def ready(self) -> None:
         # The app config is one of the two places (with the URLconf) that may import the REST edge.
@@ -18,3 +21,10 @@ class AccessgovConfig(AppConfig):
             raise ImproperlyConfigured(str(error)) from error
         cache.connect_signals()
         checks.register()
+
+
+class VerifiedAdminConfig(admin_apps.AdminConfig):
+    """Django's admin whose default site requires a verified second factor (accessgov.mfa.admin)."""
+
+    default = False
+    default_site = "accessgov.mfa.admin.VerifiedAdminSite"

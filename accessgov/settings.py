@@ -59,7 +59,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site answers only staff verified with a second factor (accessgov.mfa.admin).
+    "accessgov.apps.VerifiedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,6 +71,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_ratelimit",
     "oauth2_provider",
+    # Second factors (accessgov.mfa): TOTP authenticators and one-time recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tenants",
     "accessgov",
     "tokens",
@@ -83,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sets request.user.is_verified(): true only once this session passed a second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -188,9 +195,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "core:sign_in"
+LOGIN_URL = "mfa:sign_in"
 LOGIN_REDIRECT_URL = "tenants:list_tenants"
-LOGOUT_REDIRECT_URL = "core:sign_in"
+LOGOUT_REDIRECT_URL = "mfa:sign_in"
 
 # Sign-in attempts (django-ratelimit rate strings; accessgov/core/signin.py). Over the first two
 # budgets an attempt is refused; over the per-username one only clients that never signed in as
@@ -198,6 +205,20 @@ LOGOUT_REDIRECT_URL = "core:sign_in"
 LOGIN_RATE_PER_USERNAME_AND_IP = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_USERNAME_AND_IP", "5/m")
 LOGIN_RATE_PER_IP = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_IP", "20/m")
 LOGIN_RATE_PER_USERNAME = os.environ.get("ACCESSGOV_LOGIN_RATE_PER_USERNAME", "10/m")
+
+# The second sign-in step (a TOTP or recovery code; accessgov/mfa): per user, and per address. Over
+# either budget the code is not even checked. django-otp's devices add their own growing delay
+# after each wrong code.
+MFA_RATE_PER_USER = os.environ.get("ACCESSGOV_MFA_RATE_PER_USER", "5/m")
+MFA_RATE_PER_IP = os.environ.get("ACCESSGOV_MFA_RATE_PER_IP", "20/m")
+# How long a password accepted at the first step waits for its second step.
+MFA_PENDING_SECONDS = int(os.environ.get("ACCESSGOV_MFA_PENDING_SECONDS", "300"))
+# Where tenants.access sends an administrator who must use MFA and has not (tenants cannot import
+# accessgov.mfa: floor 0).
+MFA_ENROL_URL = "mfa:manage_mfa"
+OTP_TOTP_ISSUER = os.environ.get("ACCESSGOV_OTP_ISSUER", "accessgov")
+# TOTP keys are never shown in the admin (case 49 of SECURITY.md).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -3,11 +3,6 @@ from django.urls import include, path
 
 from accessgov.api import urls as api_urls
 from accessgov.api.site import api
-from accessgov.core.signin import throttled
-
-# /admin/'s own sign-in spends the same budgets as the console's (accessgov.core.signin), so it is
-# no side door for guessing passwords.
-admin.site.login = throttled(admin.site.login)
 
 # Settings > API of one tenant: each tab is included from the package that owns it.
 settings_api = [
@@ -21,6 +16,9 @@ settings_api = [
 urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("accessgov.core.urls")),
+    # Sign-in (password, then a second factor) and each person's own factors; /admin/ signs in
+    # through the same views and budgets (accessgov.mfa.admin), so it is no side door.
+    path("", include("accessgov.mfa.urls")),
     path("t/<slug:tenant_slug>/settings/api/", include(settings_api)),
     path("o/", include(api_urls.oauth_urls)),
     path("api/", include(api_urls.docs_urls)),

@@ -3,16 +3,29 @@
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from tenants.models import Membership, Role
+
+
+def is_verified(user) -> bool:
+    """Return whether USER's session passed a second factor (set by django-otp's OTPMiddleware).
+
+    tenants (floor 0) cannot import the MFA package: it reads the attribute the middleware sets,
+    and a request without it (the middleware missing) counts as not verified.
+    """
+    check = getattr(user, "is_verified", None)
+    return callable(check) and bool(check())
 
 
 def tenant_member_required(role: Role | None = None) -> Callable:
     """Return a decorator that sets request.tenant and request.membership, or refuses.
 
+    An administrator of a tenant that requires MFA whose session is not verified by a second
+    factor is sent to settings.MFA_ENROL_URL first.
     A user who is not a member of the tenant gets 404, exactly as for a slug that does not exist,
     so nobody learns which tenants exist. A member without ROLE gets 403 with a page saying why.
     """
@@ -28,6 +41,14 @@ def tenant_member_required(role: Role | None = None) -> Callable:
             )
             if membership is None:
                 raise Http404("No such tenant.")
+            if (
+                membership.is_administrator
+                and membership.tenant.administrators_must_use_mfa
+                and not is_verified(request.user)
+            ):
+                # Before any page of the tenant, whatever the page's own role: the administrator
+                # adds (or, signed in before adding one, signs in again with) a second factor.
+                return redirect(settings.MFA_ENROL_URL)
             request.tenant = membership.tenant
             request.membership = membership
             if role is not None and membership.role != role:

@@ -20,6 +20,13 @@ class Tenant(models.Model):
     partner_id = models.CharField(
         "Partner ID", max_length=16, unique=True, default=generate_partner_id, editable=False
     )
+    # On for every tenant (new and, by the migration, existing): an administrator without a
+    # verified second factor is sent to add one before any page of the tenant (tenants.access).
+    administrators_must_use_mfa = models.BooleanField(
+        "Administrators must use MFA",
+        default=True,
+        help_text="Administrators must sign in with a second factor (an authenticator app) to use this tenant.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

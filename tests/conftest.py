@@ -20,6 +20,8 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connections
 from django.test import Client
 from django.test.testcases import LiveServerThread, _StaticFilesHandler
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accessgov.api import cache as credentials
 from accessgov.api import limits
@@ -180,6 +182,16 @@ def _client_for(user) -> Client:
     return client
 
 
+def verified_client_for(user) -> Client:
+    """Return a client signed in as USER whose session passed a second factor (a TOTP device)."""
+    client = _client_for(user)
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 @pytest.fixture
 def admin_client(admin_user) -> Client:
     return _client_for(admin_user)
@@ -198,7 +210,8 @@ def other_admin_client(other_admin) -> Client:
 @pytest.fixture
 def staff_client(db) -> Client:
     """Return a client signed in as the operator's support staff (staff and superuser)."""
-    return _client_for(UserFactory(username="support", is_staff=True, is_superuser=True))
+    # /admin/ answers only staff verified with a second factor (accessgov.mfa.admin).
+    return verified_client_for(UserFactory(username="support", is_staff=True, is_superuser=True))
 
 
 @pytest.fixture
@@ -206,7 +219,7 @@ def view_only_staff_client(db) -> Client:
     """Return a client signed in as support staff who may view every model in the admin, change none."""
     user = UserFactory(username="auditor", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
-    return _client_for(user)
+    return verified_client_for(user)
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ class TenantFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Tenant {n}")
     slug = factory.Sequence(lambda n: f"tenant-{n}")
+    # The model's default is on (tests/mfa/test_policy.py); most tests are about other pages, and
+    # their administrators sign in with a password only. Tests of the MFA policy turn it on.
+    administrators_must_use_mfa = False
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):

@@ -55,6 +55,12 @@ PATHS = [
     "gateway/v1/decide",
     "gateway/v1/refusal",
     "gateway/v1/introspect",
+    # Added on purpose since: the second sign-in step and each person's own second factor.
+    "accounts/login/verify/",
+    "accounts/mfa/",
+    "accounts/mfa/totp/",
+    "accounts/mfa/totp/confirm/",
+    "accounts/mfa/remove/",
 ]
 
 
@@ -81,7 +87,12 @@ def test_every_path_is_exactly_the_one_it_was():
         ("tenants:list_tenants", [], "/"),
         ("tenants:show_tenant", ["acme"], "/t/acme/"),
         ("core:check_health", [], "/healthz"),
-        ("core:sign_in", [], "/accounts/login/"),
+        ("mfa:sign_in", [], "/accounts/login/"),
+        ("mfa:verify_sign_in", [], "/accounts/login/verify/"),
+        ("mfa:manage_mfa", [], "/accounts/mfa/"),
+        ("mfa:add_totp", [], "/accounts/mfa/totp/"),
+        ("mfa:confirm_totp", [], "/accounts/mfa/totp/confirm/"),
+        ("mfa:remove_mfa", [], "/accounts/mfa/remove/"),
         ("core:sign_out", [], "/accounts/logout/"),
         ("policy:show_manage_api", ["acme"], "/t/acme/settings/api/"),
         ("policy:agree_policy", ["acme"], "/t/acme/settings/api/policy/"),

@@ -47,6 +47,13 @@ class Action(models.TextChoices):
         "trusted_app.code_replayed",
         "Trusted application's authorization code used twice: its tokens revoked",
     )
+    # Second factors of console and admin users (accessgov.mfa)
+    MFA_TOTP_STARTED = "mfa.totp_started", "Authenticator app enrolment started"
+    MFA_TOTP_ADDED = "mfa.totp_added", "Authenticator app added, recovery codes made"
+    MFA_REMOVED = "mfa.removed", "Second factor removed"
+    MFA_VERIFIED = "mfa.verified", "Signed in with a second factor"
+    MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used", "Signed in with a recovery code"
+    MFA_FAILED = "mfa.failed", "Wrong second-factor code"
     # The operator's gateways
     GATEWAY_KEY_CREATED = "gateway_key.created", "Gateway key created"
     GATEWAY_KEY_DELETED = "gateway_key.deleted", "Gateway key deleted"

@@ -88,6 +88,23 @@ def is_over_budget(request: HttpRequest) -> bool:
     return any(limits)
 
 
+def is_second_step_over_budget(request: HttpRequest, user_key: str) -> bool:
+    """Count one second-factor code submitted for USER_KEY and return whether it must be refused.
+
+    Budgets per user (whatever the address: a stolen password tried from many places) and per
+    address (one place trying many stolen passwords); both counted, as for the password step.
+    """
+    budgets = [
+        ("mfa-user", lambda group, request: user_key, settings.MFA_RATE_PER_USER),
+        ("mfa-ip", _ip_key, settings.MFA_RATE_PER_IP),
+    ]
+    limits = [
+        is_ratelimited(request, group=group, key=key, rate=rate, method="POST", increment=True)
+        for group, key, rate in budgets
+    ]
+    return any(limits)
+
+
 def throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Wrap a sign-in VIEW (the console's or the admin's) in the sign-in budgets."""
 

@@ -1,4 +1,4 @@
-"""The project's own pages outside any tenant: the health probe, sign-in and sign-out."""
+"""The project's own pages outside any tenant: the health probe and sign-out (sign-in: accessgov.mfa)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -9,6 +9,5 @@ app_name = "core"
 
 urlpatterns = [
     path("healthz", views.check_health, name="check_health"),
-    path("accounts/login/", views.sign_in, name="sign_in"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="sign_out"),
 ]

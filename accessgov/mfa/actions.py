@@ -1,0 +1,152 @@
+"""Second-factor workflows: enrol an authenticator, sign in with a code, remove the factor.
+
+Each one changes devices or the session and writes an audit event (tenant None: a person's factor
+belongs to them, not to one of their tenants; the actor is the person).
+"""
+
+import django_otp
+from django.contrib import auth
+from django.db import transaction
+from django.http import HttpRequest
+from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accessgov.audit.actions import record_event
+from accessgov.audit.models import Action
+from accessgov.core.clientip import get_client_ip
+from accessgov.mfa import recovery
+
+TOTP_DEVICE_NAME = "Authenticator app"
+RECOVERY_DEVICE_NAME = "Recovery codes"
+
+
+def has_confirmed_factor(user) -> bool:
+    """Return whether USER has a confirmed second factor (an authenticator app)."""
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+
+
+@transaction.atomic
+def start_totp_enrolment(*, request: HttpRequest) -> TOTPDevice:
+    """Create an unconfirmed authenticator for the signed-in user (dropping earlier unconfirmed ones)."""
+    user = request.user
+    TOTPDevice.objects.devices_for_user(user, confirmed=False).delete()
+    device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    record_event(
+        tenant=None, actor=user, action=Action.MFA_TOTP_STARTED, target=device, ip=get_client_ip(request)
+    )
+    return device
+
+
+def _replace_recovery_codes(user) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
+    codes = [recovery.generate_code() for _ in range(recovery.CODE_COUNT)]
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=recovery.stored_token(code)) for code in codes
+    )
+    return codes
+
+
+@transaction.atomic
+def confirm_totp_device(*, request: HttpRequest, device_id: int, code: str) -> list[str] | None:
+    """Confirm the user's pending authenticator with CODE; return new recovery codes, or None.
+
+    A confirmed authenticator replaces any earlier one, the user gets ten new recovery codes (the
+    only time they are shown) and this session counts as verified from now on.
+    """
+    user = request.user
+    device = (
+        TOTPDevice.objects.devices_for_user(user, confirmed=False)
+        .select_for_update()
+        .filter(pk=device_id)
+        .first()
+    )
+    if device is None or not device.verify_token(code.strip()):
+        return None
+    TOTPDevice.objects.devices_for_user(user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _replace_recovery_codes(user)
+    django_otp.login(request, device)
+    record_event(
+        tenant=None,
+        actor=user,
+        action=Action.MFA_TOTP_ADDED,
+        target=device,
+        details={"recovery_codes": len(codes)},
+        ip=get_client_ip(request),
+    )
+    return codes
+
+
+def match_code(user, code: str) -> Device | None:
+    """Return USER's device that accepts CODE (an authenticator's code or an unused recovery code).
+
+    A matching recovery code is used up; an authenticator's code is refused if it (or a later
+    one) was accepted before, so a code seen over a shoulder cannot be replayed.
+    """
+    if recovery.looks_like_recovery_code(code):
+        stored = recovery.stored_token(code)
+        for device in StaticDevice.objects.devices_for_user(user, confirmed=True).select_for_update():
+            if device.verify_token(stored):
+                return device
+        return None
+    for device in TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update():
+        if device.verify_token(code.strip()):
+            return device
+    return None
+
+
+def _record_failure(*, user, request: HttpRequest, step: str) -> None:
+    record_event(
+        tenant=None,
+        actor=user,
+        action=Action.MFA_FAILED,
+        target=user,
+        details={"step": step},
+        ip=get_client_ip(request),
+    )
+
+
+@transaction.atomic
+def complete_sign_in(*, request: HttpRequest, user, backend: str, code: str) -> Device | None:
+    """Sign USER in if CODE is one of their second factors; return the device that accepted it."""
+    device = match_code(user, code)
+    if device is None:
+        _record_failure(user=user, request=request, step="sign-in")
+        return None
+    auth.login(request, user, backend=backend)
+    django_otp.login(request, device)
+    if isinstance(device, StaticDevice):
+        action, details = Action.MFA_RECOVERY_CODE_USED, {"recovery_codes_left": device.token_set.count()}
+    else:
+        action, details = Action.MFA_VERIFIED, {}
+    record_event(
+        tenant=None, actor=user, action=action, target=device, details=details, ip=get_client_ip(request)
+    )
+    return device
+
+
+@transaction.atomic
+def remove_factors(*, request: HttpRequest, code: str) -> bool:
+    """Remove the signed-in user's authenticator and recovery codes, once CODE proves it is them."""
+    user = request.user
+    if match_code(user, code) is None:
+        _record_failure(user=user, request=request, step="remove")
+        return False
+    removed = [str(device) for device in devices_for_user(user, confirmed=None)]
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    request.session.pop(DEVICE_ID_SESSION_KEY, None)
+    request.user.otp_device = None
+    record_event(
+        tenant=None,
+        actor=user,
+        action=Action.MFA_REMOVED,
+        target=user,
+        details={"devices": removed},
+        ip=get_client_ip(request),
+    )
+    return True

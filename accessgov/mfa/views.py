@@ -1,0 +1,174 @@
+"""Sign-in in two steps (password, then a second factor) and the signed-in user's own factors."""
+
+import time
+from base64 import b32encode
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accessgov.core.signin import is_second_step_over_budget, remember_device, throttled
+from accessgov.mfa import actions
+from accessgov.mfa.forms import CodeForm, ConfirmDeviceForm
+
+PENDING_SESSION_KEY = "accessgov_mfa_pending"
+
+
+def _next_url(request: HttpRequest, value: str | None) -> str:
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def _pending_user(request: HttpRequest):
+    """Return the user whose password was accepted in this session and who owes a code, or None."""
+    pending = request.session.get(PENDING_SESSION_KEY)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > settings.MFA_PENDING_SECONDS:
+        return None
+    user = auth.get_user_model()._default_manager.filter(pk=pending.get("user")).first()
+    return user if user is not None and user.is_active else None
+
+
+def render_sign_in(request: HttpRequest, *, redirect_authenticated: bool = True) -> HttpResponse:
+    """Show the password form; a user with a second factor continues to the code step."""
+    next_value = request.POST.get("next") or request.GET.get("next")
+    if redirect_authenticated and request.method == "GET" and request.user.is_authenticated:
+        return redirect(_next_url(request, next_value))
+    form = AuthenticationForm(request, data=request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = form.get_user()
+        if not actions.has_confirmed_factor(user):
+            auth.login(request, user)
+            return redirect(_next_url(request, next_value))
+        # Not signed in yet: the session only remembers whose password was right, for a few minutes.
+        request.session.cycle_key()
+        request.session[PENDING_SESSION_KEY] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "next": _next_url(request, next_value),
+            "at": time.time(),
+        }
+        return redirect("mfa:verify_sign_in")
+    return render(request, "registration/login.html", {"form": form, "next": next_value or ""})
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@throttled
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """Sign in, step one: the password (throttled by accessgov.core.signin)."""
+    return render_sign_in(request)
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@throttled
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """Sign in to /admin/: the same two steps and budgets as the console (no redirect loop for a
+    signed-in user whom the admin refuses: the form is shown to sign in as someone else)."""
+    return render_sign_in(request, redirect_authenticated=False)
+
+
+@sensitive_post_parameters("code")
+@never_cache
+def verify_sign_in(request: HttpRequest) -> HttpResponse:
+    """Sign in, step two: a code from the authenticator app or a recovery code."""
+    user = _pending_user(request)
+    if user is None:
+        request.session.pop(PENDING_SESSION_KEY, None)
+        return redirect("mfa:sign_in")
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if is_second_step_over_budget(request, str(user.pk)):
+            response = render(
+                request, "mfa/verify_sign_in.html", {"form": CodeForm(), "rate_limited": True}, status=429
+            )
+            response["Retry-After"] = "60"
+            return response
+        if form.is_valid():
+            pending = request.session.pop(PENDING_SESSION_KEY)
+            device = actions.complete_sign_in(
+                request=request, user=user, backend=pending["backend"], code=form.cleaned_data["code"]
+            )
+            if device is not None:
+                response = redirect(pending["next"])
+                remember_device(request, response, user.get_username().casefold())
+                return response
+            request.session[PENDING_SESSION_KEY] = pending
+            form.add_error("code", "That code is not valid. Try the current code, or a recovery code.")
+    return render(request, "mfa/verify_sign_in.html", {"form": form})
+
+
+@login_required
+@never_cache
+def manage_mfa(request: HttpRequest) -> HttpResponse:
+    """Show the signed-in user's second factor, with the way to add or remove it."""
+    return render(
+        request,
+        "mfa/manage_mfa.html",
+        {"has_factor": actions.has_confirmed_factor(request.user), "remove_form": CodeForm()},
+    )
+
+
+@require_POST
+@login_required
+@never_cache
+def add_totp(request: HttpRequest) -> HttpResponse:
+    """Start adding an authenticator app: show its secret once, in this POST's answer only."""
+    device = actions.start_totp_enrolment(request=request)
+    form = ConfirmDeviceForm(initial={"device": device.pk})
+    context = {
+        "device": device,
+        "secret": b32encode(device.bin_key).decode(),
+        "form": form,
+        "show_secret": True,
+    }
+    return render(request, "mfa/add_totp.html", context)
+
+
+@require_POST
+@login_required
+@never_cache
+@sensitive_post_parameters("code")
+def confirm_totp(request: HttpRequest) -> HttpResponse:
+    """Confirm the new authenticator with one of its codes; show the recovery codes once."""
+    form = ConfirmDeviceForm(request.POST)
+    codes = None
+    if form.is_valid():
+        codes = actions.confirm_totp_device(
+            request=request, device_id=form.cleaned_data["device"], code=form.cleaned_data["code"]
+        )
+        if codes is None:
+            form.add_error("code", "That code is not valid. Check the time on your device and try again.")
+    if codes is None:
+        return render(request, "mfa/add_totp.html", {"form": form, "show_secret": False}, status=400)
+    return render(request, "mfa/add_totp.html", {"recovery_codes": codes})
+
+
+@require_POST
+@login_required
+@never_cache
+@sensitive_post_parameters("code")
+def remove_mfa(request: HttpRequest) -> HttpResponse:
+    """Remove the authenticator and recovery codes once a current code proves who asks."""
+    form = CodeForm(request.POST)
+    if is_second_step_over_budget(request, str(request.user.pk)):
+        form = CodeForm()
+        form.add_error(None, "Too many codes tried. Wait a minute, then try again.")
+        status = 429
+    elif form.is_valid() and actions.remove_factors(request=request, code=form.cleaned_data["code"]):
+        return redirect("mfa:manage_mfa")
+    else:
+        form.add_error("code", "That code is not valid.")
+        status = 400
+    context = {"has_factor": actions.has_confirmed_factor(request.user), "remove_form": form}
+    return render(request, "mfa/manage_mfa.html", context, status=status)
