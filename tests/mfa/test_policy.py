@@ -76,7 +76,7 @@ def test_staff_sign_in_to_the_admin_with_a_password_and_a_code(db):
         assert response["Location"] == "/accounts/login/verify/"
         assert "_auth_user_id" not in client.session
         assert submit_code(client, code_for(device))["Location"] == "/admin/"
-    assert client.get("/admin/").status_code == 200
+        assert client.get("/admin/").status_code == 200
     assert AuditEvent.objects.filter(actor=staff, action="mfa.verified").exists()
 
 
