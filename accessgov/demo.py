@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from oauth2_provider.models import Application
 
 from accessgov.trusted.models import TrustedApplication
@@ -20,6 +21,8 @@ DEMO_USERS = [
 @dataclass
 class SeedResult:
     new_users: list[str] = field(default_factory=list)
+    # The otpauth URI of an authenticator made for a demo user, to print once (never stored in clear elsewhere).
+    new_authenticators: dict[str, str] = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -27,6 +30,9 @@ def seed_demo(*, password: str, reset_passwords: bool) -> SeedResult:
     """Create the demo tenants, organizations and users that are missing; return who was new."""
     result = SeedResult()
     demo, _ = Tenant.objects.get_or_create(slug="demo", defaults={"name": "Demo Partner"})
+    if not demo.administrators_must_use_mfa:
+        demo.administrators_must_use_mfa = True
+        demo.save(update_fields=["administrators_must_use_mfa"])
     other, _ = Tenant.objects.get_or_create(slug="other", defaults={"name": "Other Partner"})
     for name in ("Contoso", "Fabrikam"):
         Organization.objects.get_or_create(tenant=demo, name=name)
@@ -41,6 +47,11 @@ def seed_demo(*, password: str, reset_passwords: bool) -> SeedResult:
         if created:
             result.new_users.append(username)
         Membership.objects.update_or_create(user=user, tenant=tenants[slug], defaults={"role": role})
+        if username == "demo-admin" and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            # The demo tenant requires MFA of its administrators: demo-admin gets an authenticator
+            # whose key is printed once, so `make run` shows the two-step sign-in.
+            device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+            result.new_authenticators[username] = device.config_url
     _seed_trusted_application()
     return result
 

@@ -1,5 +1,6 @@
 """Project-wide behaviour: configuration guards, security headers, the demo seed."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -132,3 +133,21 @@ def test_a_reused_pepper_id_refuses_to_start(old_peppers):
     assert "reuses pepper ID" in refused.stderr
     started = run_check(**base, ACCESSGOV_OLD_KEY_PEPPERS="2:older-pepper,3:oldest-pepper")
     assert started.returncode == 0, started.stderr
+
+
+@pytest.mark.django_db
+def test_seed_demo_requires_mfa_of_demo_administrators_and_prints_demo_admins_key_once(capsys):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    key = out.split("  key ")[1].split()[0]
+    device = TOTPDevice.objects.get(user__username="demo-admin", confirmed=True)
+    assert base64.b32decode(key) == device.bin_key
+    assert f"otpauth://totp/accessgov%3Ademo-admin?secret={key}" in out
+    assert Tenant.objects.get(slug="demo").administrators_must_use_mfa is True
+    assert totp(base64.b32decode(key)) == totp(device.bin_key)
+    call_command("seed_demo")
+    assert key not in capsys.readouterr().out
+    assert TOTPDevice.objects.filter(user__username="demo-admin").count() == 1

@@ -1,6 +1,7 @@
 """Create (or bring back) the demo tenants and users; safe to run again."""
 
 import secrets
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.management.base import BaseCommand
 
@@ -26,4 +27,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Password for the new demo users: {password}")
         elif admin_password is not None:
             self.stdout.write("Passwords of demo-admin, demo-tech and other-admin are set.")
+        for username, uri in created.new_authenticators.items():
+            key = parse_qs(urlsplit(uri).query)["secret"][0]
+            self.stdout.write(
+                f"Authenticator of {username} (shown once; add it to an authenticator app):\n"
+                f"  key {key}\n  {uri}"
+            )
         self.stdout.write(self.style.SUCCESS("Demo tenants: demo (Demo Partner), other (Other Partner)."))
