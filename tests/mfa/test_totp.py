@@ -9,7 +9,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accessgov.audit.models import AuditEvent
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 from tests.mfa.conftest import code_for
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +66,19 @@ def test_a_wrong_code_does_not_confirm_the_authenticator(admin_client, admin_use
     device.refresh_from_db()
     assert not device.confirmed
     assert not StaticDevice.objects.filter(user=admin_user).exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_nobody_confirms_another_users_pending_authenticator(admin_client, admin_user):
+    stranger = UserFactory(username="stranger")
+    device = TOTPDevice.objects.create(user=stranger, name="Authenticator app", confirmed=False)
+    response = admin_client.post(
+        "/accounts/mfa/totp/confirm/", {"device": device.pk, "code": code_for(device)}
+    )
+    assert response.status_code == 400
+    device.refresh_from_db()
+    assert not device.confirmed
+    assert not TOTPDevice.objects.filter(user=admin_user).exists()
 
 
 def test_the_key_is_never_shown_on_a_get(admin_client):

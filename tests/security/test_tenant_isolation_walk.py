@@ -53,6 +53,13 @@ PUBLIC = {
     "healthz",
     "accounts/login/",
     "accounts/logout/",
+    # The second sign-in step and the signed-in person's own factor: no tenant, no id in the URL;
+    # another user's device id posted to confirm is refused (tests/mfa/test_totp.py).
+    "accounts/login/verify/",
+    "accounts/mfa/",
+    "accounts/mfa/totp/",
+    "accounts/mfa/totp/confirm/",
+    "accounts/mfa/remove/",
     "o/authorize/",
     "o/token/",
     "o/revoke_token/",
