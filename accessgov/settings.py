@@ -263,6 +263,10 @@ ACCESSGOV_API_RATE_LIMITS = {
     "default": parse_tiers("ACCESSGOV_API_DEFAULT_RATE", "3600/3600"),
     "Notify.Send": parse_tiers("ACCESSGOV_API_NOTIFY_RATE", "10/5,50/60,200/300,500/3600,2000/86400"),
 }
+# Budgets per tenant, shared by all its credentials, same form and keys; checked with the above.
+ACCESSGOV_API_TENANT_RATE_LIMITS = {
+    "Notify.Send": parse_tiers("ACCESSGOV_TENANT_NOTIFY_RATE", "60/60,1000/3600"),
+}
 # Failed requests per client IP: (failures, window seconds, block seconds). The seed's older tiers
 # are "30/60/60,100/300/300,300/3600/3600,1000/86400/86400".
 ACCESSGOV_API_FAILURE_TIERS = parse_tiers("ACCESSGOV_API_FAILURE_TIERS", "100/60/60,2000/3600/3600")
