@@ -267,6 +267,8 @@ ACCESSGOV_API_RATE_LIMITS = {
 ACCESSGOV_API_TENANT_RATE_LIMITS = {
     "Notify.Send": parse_tiers("ACCESSGOV_TENANT_NOTIFY_RATE", "60/60,1000/3600"),
 }
+# The largest request body /api/v1/ and /gateway/v1/ accept; a larger one gets 413 before it is read.
+ACCESSGOV_API_MAX_BODY_BYTES = int(os.environ.get("ACCESSGOV_API_MAX_BODY_BYTES", str(64 * 1024)))
 # Failed requests per client IP: (failures, window seconds, block seconds). The seed's older tiers
 # are "30/60/60,100/300/300,300/3600/3600,1000/86400/86400".
 ACCESSGOV_API_FAILURE_TIERS = parse_tiers("ACCESSGOV_API_FAILURE_TIERS", "100/60/60,2000/3600/3600")
