@@ -100,6 +100,16 @@ def test_the_create_page_has_its_section_button_and_preset_labels(
     assert "Contoso" in body and "Fabrikam" in body
 
 
+def test_the_token_form_offers_the_audit_address_permission_and_saves_it(admin_client, enabled_tenant):
+    body = admin_client.get(tokens_url(rest="new/")).content.decode()
+    assert 'value="AuditEvents.ReadAddresses"' in body
+    assert "See administrators&#x27; IP addresses in audit events" in body
+    permissions = ["AuditEvents.Read", "AuditEvents.ReadAddresses"]
+    response = admin_client.post(tokens_url(rest="new/"), _valid_form(permissions=permissions))
+    assert response.status_code == 200
+    assert ThirdPartyToken.objects.get().permissions == permissions
+
+
 def test_the_read_only_preset_works_without_javascript_and_creates_nothing(admin_client, enabled_tenant):
     response = admin_client.post(
         tokens_url(rest="new/"), _valid_form(name="Reader", permissions=["Notify.Send"], preset="read-only")
