@@ -284,9 +284,18 @@ ACCESSGOV_API_RATE_LIMITS = {
     "default": parse_tiers("ACCESSGOV_API_DEFAULT_RATE", "3600/3600"),
     "Notify.Send": parse_tiers("ACCESSGOV_API_NOTIFY_RATE", "10/5,50/60,200/300,500/3600,2000/86400"),
 }
+# Budgets per tenant, shared by all its credentials, same form and keys; checked with the above.
+ACCESSGOV_API_TENANT_RATE_LIMITS = {
+    "Notify.Send": parse_tiers("ACCESSGOV_TENANT_NOTIFY_RATE", "60/60,1000/3600"),
+}
+# The largest request body /api/v1/ and /gateway/v1/ accept; a larger one gets 413 before it is read.
+ACCESSGOV_API_MAX_BODY_BYTES = int(os.environ.get("ACCESSGOV_API_MAX_BODY_BYTES", str(64 * 1024)))
 # Failed requests per client IP: (failures, window seconds, block seconds). The seed's older tiers
 # are "30/60/60,100/300/300,300/3600/3600,1000/86400/86400".
 ACCESSGOV_API_FAILURE_TIERS = parse_tiers("ACCESSGOV_API_FAILURE_TIERS", "100/60/60,2000/3600/3600")
+# Live credentials per tenant (API keys plus tokens not revoked): creating or reinstating one past
+# this is refused, so a tenant's total request budget is bounded too.
+ACCESSGOV_MAX_CREDENTIALS_PER_TENANT = int(os.environ.get("ACCESSGOV_MAX_CREDENTIALS_PER_TENANT", "500"))
 # How long an app server may reuse a verified credential without asking the database (Redis only;
 # every change to a credential or to API access invalidates it at once through Redis).
 ACCESSGOV_CREDENTIAL_CACHE_SECONDS = int(os.environ.get("ACCESSGOV_CREDENTIAL_CACHE_SECONDS", "10"))

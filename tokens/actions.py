@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from accessgov.audit.actions import Action, record_event
 from accessgov.core import catalogue
 from accessgov.core.errors import ActionRefused
-from accessgov.policy.access import require_api_access
+from accessgov.policy.access import require_api_access, require_credential_room
 from tenants.models import Organization, Tenant
 from tokens.models import ThirdPartyToken, generate_token_id, grace_period
 
@@ -95,6 +95,7 @@ def create_token(
         with transaction.atomic():
             # Checked inside the transaction: a token is never made for a tenant whose access is off.
             require_api_access(tenant, before="creating tokens")
+            require_credential_room(tenant)
             _check_terms(tenant=tenant, fields=fields, expiry_changed=True, now=now)
             if _name_taken(tenant, terms.name):
                 raise _duplicate_name(terms.name)
@@ -217,6 +218,9 @@ def regenerate_secret(
                 f"“{locked.name}” was revoked on {locked.revoked_at:%Y-%m-%d} and its grace period ended "
                 f"on {locked.deleted_on():%Y-%m-%d}; there is nothing to reinstate. Create a new token."
             )
+        if reinstating:
+            # Reinstating brings a credential back: it needs a place like a new one.
+            require_credential_room(locked.tenant)
         secret = locked.set_secret(now)
         locked.revoked_at = None
         locked.revoked_by = None

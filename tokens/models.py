@@ -37,6 +37,11 @@ def grace_period(grace_days: int | None = None) -> timedelta:
     return timedelta(days=settings.ACCESSGOV_REVOKE_GRACE_DAYS if grace_days is None else grace_days)
 
 
+def count_live_tokens(*, tenant: Tenant, **kwargs) -> int:
+    """Return how many of TENANT's tokens are live (not revoked), for the cap on credentials."""
+    return ThirdPartyToken.objects.for_tenant(tenant).unrevoked().count()
+
+
 class TokenStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     ACTIVE = "active", "Active"
@@ -63,6 +68,10 @@ class ThirdPartyTokenQuerySet(TenantOwnedQuerySet):
     def active(self, now: datetime) -> "ThirdPartyTokenQuerySet":
         """Return the tokens that authenticate at NOW (API access of the tenant aside)."""
         return self.with_status(TokenStatus.ACTIVE, now)
+
+    def unrevoked(self) -> "ThirdPartyTokenQuerySet":
+        """Return the tokens not revoked (scheduled and expired ones included): they count as live."""
+        return self.filter(revoked_at__isnull=True)
 
     def search(self, term: str) -> "ThirdPartyTokenQuerySet":
         """Return the tokens whose name contains TERM or whose token ID starts with it."""

@@ -1,8 +1,9 @@
 """A system check that the REST API and the endpoint catalogue describe the same endpoints.
 
 Every permission a route's gate needs must be in the catalogue (or no token could ever be given
-it), and every catalogue row must be served by a route with that method, path and permission (or
-the token form would offer a permission for nothing).
+it), every catalogue row must be served by a route with that method, path and permission, and
+every permission of accessgov's own must be needed by a route or widen one that is (or the token
+form would offer a permission for nothing).
 """
 
 from django.core import checks
@@ -47,6 +48,32 @@ def check_catalogue_is_served(app_configs=None, **kwargs) -> list[checks.CheckMe
                     "but no route serves it with that permission.",
                     hint="Add the route under accessgov/api/routers/ or remove the catalogue row.",
                     id="accessgov.E002",
+                )
+            )
+    errors += _unserved_permissions({permission for _, _, permission in served})
+    return errors
+
+
+def _unserved_permissions(needed: set[str]) -> list[checks.CheckMessage]:
+    """Return an error for each own permission that no route needs and that widens none that one does."""
+    errors = []
+    for permission in catalogue.OWN_PERMISSIONS:
+        if permission.widens is None:
+            if permission.name not in needed:
+                errors.append(
+                    checks.Error(
+                        f"No route of /api/v1/ needs {permission.name}: it would grant nothing.",
+                        hint="Serve an endpoint with it, declare what it widens (widens=...), or remove it.",
+                        id="accessgov.E003",
+                    )
+                )
+        elif permission.name in needed or permission.widens not in needed:
+            errors.append(
+                checks.Error(
+                    f"{permission.name} widens {permission.widens}, so it must have no route of its own "
+                    f"and {permission.widens} must be needed by a route.",
+                    hint="A widening permission adds to another endpoint's answer (e.g. a field it shows).",
+                    id="accessgov.E004",
                 )
             )
     return errors

@@ -212,7 +212,13 @@ def judge(
         except ApiError:
             principal = None
         if principal is not None:
-            gate = limits.gate(ip=ip, credential=cache_key, endpoint=endpoint, expect=cached.versions)
+            gate = limits.gate(
+                ip=ip,
+                credential=cache_key,
+                endpoint=endpoint,
+                expect=cached.versions,
+                tenant_id=principal.tenant_id,
+            )
             if gate.blocked_for:
                 raise _blocked(gate.blocked_for)
             if gate.versions == cached.versions:
@@ -226,7 +232,7 @@ def judge(
     principal = _principal(record, presented, endpoint, ip, scope, now)
     if presented.cacheable:
         cache.put(cache_key, record, versions)
-    gate = limits.gate(ip=ip, credential=principal.rate_key, endpoint=endpoint)
+    gate = limits.gate(ip=ip, credential=principal.rate_key, endpoint=endpoint, tenant_id=principal.tenant_id)
     return _admit(request, principal, gate, presented, endpoint, ip=ip, now=now)
 
 
@@ -251,6 +257,15 @@ def _admit(request, principal, gate, presented, endpoint, *, ip: str, now: datet
     request.api_principal = principal
     if gate.blocked_for:
         raise _blocked(gate.blocked_for)
+    if gate.tenant_limited:
+        # The budget all the tenant's credentials share: more credentials never buy more of it.
+        raise ApiError(
+            429,
+            "tenant_rate_limited",
+            f"Your organization's rate limit for {endpoint.permission}, shared by all its credentials, "
+            f"is reached. Try again in {gate.retry_after} seconds.",
+            {"Retry-After": str(gate.retry_after)},
+        )
     if gate.limited:
         raise ApiError(
             429,

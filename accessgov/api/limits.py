@@ -9,6 +9,11 @@ All counters live in the shared cache so that every app server sees the same num
 - with the embedded default (Django's database cache, one process), the same rules run under a
   process lock.
 
+Some endpoints also have a budget per tenant (ACCESSGOV_API_TENANT_RATE_LIMITS: POST Notify), shared
+by all the tenant's credentials, so a tenant cannot multiply its budget by creating credentials.
+It is counted by the same round trip, with the credential's windows, under a tenant key: a request
+passes only if every window of both has room, and a refused request consumes nothing of either.
+
 Rate limits are counted in fixed windows aligned to the clock (a window of 3,600 s starts on the
 hour): within one window no more than the limit passes, whatever the concurrency; across a window
 edge a client can spend the end of one window and the start of the next.
@@ -70,8 +75,9 @@ class GateResult:
     """What the one round trip of a request found out."""
 
     blocked_for: int = 0  # seconds the client IP stays blocked; 0 if it is not blocked
-    limited: bool = False  # a window of the credential's limits is used up; nothing was counted
-    windows: list[WindowState] = field(default_factory=list)
+    limited: bool = False  # a window of the credential's or tenant's limits is used up; nothing was counted
+    windows: list[WindowState] = field(default_factory=list)  # the credential's
+    tenant_windows: list[WindowState] = field(default_factory=list)  # the tenant's budget, if any
     versions: tuple[str, str] | None = None  # (global, credential); None when unknown
     available: bool = True  # False when the shared cache could not be reached
 
@@ -83,9 +89,16 @@ class GateResult:
         return min(self.windows, key=lambda state: (state.remaining, -state.reset_seconds))
 
     @property
+    def tenant_limited(self) -> bool:
+        """Return whether the request was refused by the tenant's budget alone, not the credential's."""
+        # When limited, the states hold the counts before this request: used up means none remaining.
+        return self.limited and not any(state.remaining == 0 for state in self.windows)
+
+    @property
     def retry_after(self) -> int:
-        """Return the seconds until every exhausted window has reset."""
-        exhausted = [state.reset_seconds for state in self.windows if state.remaining == 0]
+        """Return the seconds until every exhausted window (the tenant's when it alone refused) has reset."""
+        states = self.tenant_windows if self.tenant_limited else self.windows
+        exhausted = [state.reset_seconds for state in states if state.remaining == 0]
         return max(exhausted, default=1)
 
 
@@ -95,6 +108,19 @@ def windows_for(endpoint: Endpoint) -> list[Window]:
         return list(endpoint.windows)
     table = settings.ACCESSGOV_API_RATE_LIMITS
     return [Window(limit, seconds) for limit, seconds in table.get(endpoint.permission, table["default"])]
+
+
+def tenant_windows_for(endpoint: Endpoint) -> list[Window]:
+    """Return the windows of ENDPOINT's budget per tenant; none for most endpoints."""
+    if endpoint.governs_platform:
+        return []  # the platform's endpoints declare their own limits, per credential
+    tiers = settings.ACCESSGOV_API_TENANT_RATE_LIMITS.get(endpoint.permission, ())
+    return [Window(limit, seconds) for limit, seconds in tiers]
+
+
+def tenant_rate_key(tenant_id: int) -> str:
+    """Return what a tenant's budget is counted under: never the name of a credential (one letter)."""
+    return f"tenant:{tenant_id}"
 
 
 def windows_of_permission(permission: str) -> list[Window]:
@@ -112,9 +138,9 @@ def bucket_of(endpoint: Endpoint) -> str:
     return f"{endpoint.method}{endpoint.path}" if endpoint.governs_platform else endpoint.permission
 
 
-# Refusals that are not failed requests (SECURITY.md): the blocker's own 429, and a credential's
-# own rate limit (one busy integration must not get its office's address blocked).
-NOT_FAILURES = frozenset({"ip_blocked", "rate_limited"})
+# Refusals that are not failed requests (SECURITY.md): the blocker's own 429, and a credential's or
+# its tenant's own rate limit (one busy integration must not get its office's address blocked).
+NOT_FAILURES = frozenset({"ip_blocked", "rate_limited", "tenant_rate_limited"})
 
 
 def counts_as_failure(status: int, code: str) -> bool:
@@ -238,11 +264,14 @@ class RedisLimiter:
         windows: list[Window],
         now: float,
         expect: tuple[str, str] | None = None,
+        tenant: str | None = None,
+        tenant_windows: list[Window] = (),
     ) -> GateResult:
         keys = [_block_key(ip), *_version_keys(credential)]
-        keys += [_counter_key(credential, bucket, window, now) for window in windows]
-        args: list[object] = [len(windows)]
-        for window in windows:
+        counters = _counters(credential, bucket, windows, tenant, tenant_windows, now)
+        keys += [key for key, _ in counters]
+        args: list[object] = [len(counters)]
+        for _, window in counters:
             args += [window.limit, window.seconds * 1000]
         args.append(":".join(expect) if expect is not None else "")
         reply = self._script("gate", GATE_SCRIPT)(keys=keys, args=args)
@@ -250,12 +279,8 @@ class RedisLimiter:
             return GateResult(blocked_for=max(math.ceil(int(reply[1]) / 1000), 1))
         if len(reply) == 4:  # the versions moved on: nothing was counted
             return GateResult(versions=(_text(reply[2]), _text(reply[3])))
-        states = [
-            WindowState(window, int(used), _reset_seconds(window, now))
-            for window, used in zip(windows, reply[4:], strict=True)
-        ]
         versions = (_text(reply[2]), _text(reply[3]))
-        return GateResult(limited=int(reply[1]) == 1, windows=states, versions=versions)
+        return _result(int(reply[1]) == 1, counters, reply[4:], len(windows), now, versions)
 
     def peek(self, *, ip: str, credential: str) -> tuple[int, tuple[str, str]]:
         pipe = self._client().pipeline(transaction=False)
@@ -294,6 +319,23 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _counters(credential, bucket, windows, tenant, tenant_windows, now) -> list[tuple[str, Window]]:
+    """Return the counter key and window of every window a request is counted in, the credential's first."""
+    counters = [(_counter_key(credential, bucket, window, now), window) for window in windows]
+    if tenant is not None:
+        counters += [(_counter_key(tenant, bucket, window, now), window) for window in tenant_windows]
+    return counters
+
+
+def _result(limited: bool, counters, used, own: int, now: float, versions) -> GateResult:
+    """Return the GateResult of counts USED of COUNTERS, whose first OWN are the credential's."""
+    states = [
+        WindowState(window, int(count), _reset_seconds(window, now))
+        for (_, window), count in zip(counters, used, strict=True)
+    ]
+    return GateResult(limited=limited, windows=states[:own], tenant_windows=states[own:], versions=versions)
+
+
 class CacheLimiter:
     """The same rules on any Django cache, for the single-process embedded default."""
 
@@ -310,24 +352,22 @@ class CacheLimiter:
         windows: list[Window],
         now: float,
         expect: tuple[str, str] | None = None,
+        tenant: str | None = None,
+        tenant_windows: list[Window] = (),
     ) -> GateResult:
         # EXPECT is never met here: without Redis nothing is cached (versions are None).
         with self.lock:
             blocked_until = self.cache.get(_block_key(ip))
             if blocked_until and blocked_until > now:
                 return GateResult(blocked_for=max(math.ceil(blocked_until - now), 1))
-            keys = [_counter_key(credential, bucket, window, now) for window in windows]
-            used = [int(self.cache.get(key) or 0) for key in keys]
-            limited = any(count >= window.limit for count, window in zip(used, windows, strict=True))
+            counters = _counters(credential, bucket, windows, tenant, tenant_windows, now)
+            used = [int(self.cache.get(key) or 0) for key, _ in counters]
+            limited = any(count >= window.limit for count, (_, window) in zip(used, counters, strict=True))
             if not limited:
                 used = [count + 1 for count in used]
-                for key, count, window in zip(keys, used, windows, strict=True):
+                for count, (key, window) in zip(used, counters, strict=True):
                     self.cache.set(key, count, _reset_seconds(window, now) + 1)
-            states = [
-                WindowState(window, count, _reset_seconds(window, now))
-                for window, count in zip(windows, used, strict=True)
-            ]
-            return GateResult(limited=limited, windows=states, versions=None)
+            return _result(limited, counters, used, len(windows), now, None)
 
     def peek(self, *, ip: str, credential: str) -> tuple[int, None]:
         return self.blocked_for(ip=ip), None
@@ -434,11 +474,13 @@ def gate(
     endpoint: Endpoint,
     now: float | None = None,
     expect: tuple[str, str] | None = None,
+    tenant_id: int | None = None,
 ) -> GateResult:
-    """Check the IP block and count one request of CREDENTIAL on ENDPOINT.
+    """Check the IP block and count one request of CREDENTIAL (of TENANT_ID's) on ENDPOINT.
 
     With EXPECT (the versions a cached credential was verified under), the request is counted only
     if they are still current; otherwise nothing is counted and the current versions are returned.
+    With TENANT_ID, ENDPOINT's budget per tenant, if it has one, is checked and counted too.
     """
     now = time.time() if now is None else now
     return _guarded(
@@ -449,6 +491,8 @@ def gate(
             windows=windows_for(endpoint),
             now=now,
             expect=expect,
+            tenant=tenant_rate_key(tenant_id) if tenant_id is not None else None,
+            tenant_windows=tenant_windows_for(endpoint),
         ),
         GateResult(available=False),
     )

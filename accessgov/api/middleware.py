@@ -1,4 +1,5 @@
-"""The edge of /api/v1/: HTTPS only, JSON answers for everything, failure counting, limit headers."""
+"""The edge of /api/v1/: HTTPS only, a bounded body, JSON answers for everything, failure counting,
+limit headers."""
 
 import ipaddress
 import ssl
@@ -30,6 +31,36 @@ def _envelope(status: int, code: str, message: str, **headers: str) -> JsonRespo
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
+
+
+def too_large_answer() -> JsonResponse:
+    """Return the answer to a request whose body is over ACCESSGOV_API_MAX_BODY_BYTES."""
+    limit = settings.ACCESSGOV_API_MAX_BODY_BYTES
+    return _envelope(
+        413, "request_too_large", f"The request body is over the API's limit of {limit:,} bytes."
+    )
+
+
+def body_too_large(request: HttpRequest) -> bool:
+    """Return whether REQUEST announces a body over ACCESSGOV_API_MAX_BODY_BYTES.
+
+    Content-Length is the whole story: Django reads no more than it says (a body without one, as
+    chunked, reads as empty), so the body is refused before a byte of it is read.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return True  # not a number: nothing sensible can be read, refuse it like a huge one
+    return length > settings.ACCESSGOV_API_MAX_BODY_BYTES
+
+
+def _blocked_answer(seconds: int) -> JsonResponse:
+    return _envelope(
+        429,
+        "ip_blocked",
+        f"Too many failed requests from your IP address. Try again in {seconds} seconds.",
+        Retry_After=str(seconds),
+    )
 
 
 def _is_loopback(address: str) -> bool:
@@ -148,6 +179,16 @@ class ApiEdgeMiddleware:
                 # A blocked client's requests are refused anyway; counting them would extend its block.
                 limits.record_failure(ip)
             return self._finish(request, response)
+        if body_too_large(request):
+            if request.path_info.startswith(GATEWAY_PREFIX):
+                # Never counted there: the caller is a gateway relaying many clients (or a
+                # stranger refused before any work).
+                return self._finish(request, too_large_answer())
+            if blocked := limits.blocked_for(ip):
+                # A blocked client's requests are refused anyway; counting them would extend its block.
+                return self._finish(request, _blocked_answer(blocked))
+            limits.record_failure(ip)  # bad input is a failed request (SECURITY.md)
+            return self._finish(request, too_large_answer())
         request.api_failure_counts = True
         response = self.api_handler.chain(request)
         if response.status_code >= 500 and database_unreachable():
@@ -161,12 +202,7 @@ class ApiEdgeMiddleware:
             # Django answered (an unknown path, a wrong method, a crash): say it in the envelope.
             if 400 <= response.status_code < 500 and (blocked := limits.blocked_for(ip)):
                 request.api_failure_counts = False
-                response = _envelope(
-                    429,
-                    "ip_blocked",
-                    f"Too many failed requests from your IP address. Try again in {blocked} seconds.",
-                    Retry_After=str(blocked),
-                )
+                response = _blocked_answer(blocked)
             else:
                 response = self._as_envelope(response)
         if 400 <= response.status_code < 500 and getattr(request, "api_failure_counts", True):

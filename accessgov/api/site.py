@@ -3,6 +3,7 @@ document. Imported only by the URLconf and the app config."""
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -10,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from accessgov.api import limits, odata
 from accessgov.api.authorization import CredentialError
 from accessgov.api.envelope import ApiError, error_body
+from accessgov.api.middleware import too_large_answer
 from accessgov.api.routers import audit_events, me, organizations, webhooks
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,13 @@ def _on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     return _on_api_error(request, ApiError(error.status_code, "http_error", str(error)))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _on_body_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    # The edge refuses bodies over ACCESSGOV_API_MAX_BODY_BYTES first; this answers the same way
+    # should Django's own DATA_UPLOAD_MAX_MEMORY_SIZE be set lower.
+    return too_large_answer()
 
 
 @api.exception_handler(Exception)

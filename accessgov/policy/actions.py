@@ -7,7 +7,7 @@ from django.views.decorators.debug import sensitive_variables
 from accessgov.audit.actions import Action, record_event
 from accessgov.core import keys
 from accessgov.core.errors import ActionRefused
-from accessgov.policy.access import require_api_access
+from accessgov.policy.access import require_api_access, require_credential_room
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
 from tenants.models import Tenant
 
@@ -69,6 +69,7 @@ def issue_api_key(*, tenant: Tenant, name: str, by, ip: str | None) -> tuple[Api
         with transaction.atomic():
             # Checked inside the transaction: a key is never made for a tenant whose access is off.
             require_api_access(tenant, before="creating API keys", on_manage_api=True)
+            require_credential_room(tenant)
             api_key = ApiKey.objects.create(
                 tenant=tenant,
                 name=name,

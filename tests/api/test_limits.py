@@ -12,9 +12,12 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from accessgov.api import limits
+from accessgov.audit.models import AuditEvent
 from accessgov.core import catalogue
-from tests.conftest import TEST_REDIS_URL, basic_auth
-from tests.factories import ThirdPartyTokenFactory
+from tests.api.conftest import error_of
+from tests.conftest import TEST_REDIS_URL, basic_auth, enable_api
+from tests.factories import ThirdPartyTokenFactory, WebhookDestinationFactory
+from webhooks.models import WebhookDelivery
 
 
 def redis_limiter() -> limits.RedisLimiter:
@@ -303,3 +306,76 @@ def _age_block(ip: str, *, seconds: int) -> None:
         limiter._client().pexpire(key, seconds * 1000)
     else:
         limiter.cache.set(key, time.time() + seconds, seconds)
+
+
+# --- The budget per tenant ----------------------------------------------------------------------
+
+NOTIFY_BUDGET = [limits.Window(3, 60)]
+
+
+def test_a_tenants_budget_is_shared_by_its_credentials_and_refuses_without_counting(limiter):
+    def send(credential: str, tenant: str, t: float = 0):
+        return limiter.gate(
+            ip="ip",
+            credential=credential,
+            bucket="Notify.Send",
+            windows=[limits.Window(10, 60)],
+            now=T0 + t,
+            tenant=tenant,
+            tenant_windows=NOTIFY_BUDGET,
+        )
+
+    assert not send("t:a", "tenant:1").limited
+    assert not send("t:b", "tenant:1").limited
+    assert not send("t:c", "tenant:1").limited
+    refused = send("t:a", "tenant:1", 2)
+    assert refused.limited and refused.tenant_limited
+    assert refused.retry_after == 58
+    assert refused.windows[0].used == 1  # the credential's own count did not move
+    assert not send("t:z", "tenant:2").limited  # another tenant has its own budget
+    assert not send("t:a", "tenant:1", 60).limited  # a new window starts afresh
+
+
+def test_a_credentials_own_limit_is_reported_before_its_tenants(limiter):
+    def send():
+        return limiter.gate(
+            ip="ip",
+            credential="t:a",
+            bucket="Notify.Send",
+            windows=[limits.Window(1, 60)],
+            now=T0,
+            tenant="tenant:1",
+            tenant_windows=NOTIFY_BUDGET,
+        )
+
+    assert not send().limited
+    refused = send()
+    assert refused.limited and not refused.tenant_limited
+    assert refused.tenant_windows[0].used == 1
+
+
+def test_two_tokens_of_one_tenant_share_its_notify_budget_and_another_tenant_is_unaffected(
+    api, enabled_tenant, other_tenant, admin_user, settings
+):
+    settings.ACCESSGOV_API_RATE_LIMITS = {"default": [(100, 3600)], "Notify.Send": [(100, 3600)]}
+    settings.ACCESSGOV_API_TENANT_RATE_LIMITS = {"Notify.Send": [(3, 3600)]}
+    settings.ACCESSGOV_API_FAILURE_TIERS = [(2, 60, 60)]
+    enable_api(other_tenant, by=admin_user)
+    WebhookDestinationFactory(tenant=enabled_tenant)
+    first, second = ThirdPartyTokenFactory.create_batch(2, tenant=enabled_tenant, permissions=["Notify.Send"])
+    rival = ThirdPartyTokenFactory(tenant=other_tenant, permissions=["Notify.Send"])
+    message = {"Message": "Backup finished"}
+
+    def notify(token):
+        return api.post("Notify", basic_auth(token.token_id, token.secret), json=message)
+
+    assert [notify(token).status_code for token in (first, second, first)] == [202, 202, 202]
+    for token in (second, first):
+        refused = notify(token)
+        assert error_of(refused) == (429, "tenant_rate_limited")
+        assert "shared by all its credentials" in refused.json()["Error"]["Message"]
+        assert 0 < int(refused["Retry-After"]) <= 3600
+    assert WebhookDelivery.objects.filter(tenant=enabled_tenant).count() == 3
+    assert AuditEvent.objects.filter(tenant=enabled_tenant, action="webhook.notification_sent").count() == 3
+    assert notify(rival).status_code == 202
+    assert limits.blocked_for("127.0.0.1") == 0  # the tenant's own budget is no failed request

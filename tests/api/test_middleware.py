@@ -2,8 +2,11 @@
 method tricks, and client addresses that rotate to escape the failed-request blocker."""
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
+from accessgov.api import limits
+from accessgov.audit.models import AuditEvent
+from tests.api.conftest import error_of
 from tests.conftest import basic_auth
 from tests.factories import ThirdPartyTokenFactory
 
@@ -171,3 +174,68 @@ def test_the_lean_api_handler_still_matches_the_private_attributes_django_reads(
         assert getattr(handler, name) == []
     assert "def _get_response(self, request)" in source
     assert handler.chain.__wrapped__ == handler._get_response
+
+
+# --- Request bodies over the API's limit ---------------------------------------------------------
+
+
+def _notify_body(size: int) -> str:
+    """Return a valid Notify body of exactly SIZE bytes."""
+    head, tail = '{"Message": "Backup finished", "Data": {"log": "', '"}}'
+    return head + "x" * (size - len(head) - len(tail)) + tail
+
+
+def test_a_notify_body_over_the_limit_gets_413_in_the_envelope_and_changes_nothing(
+    api, token, enabled_tenant, settings
+):
+    settings.ACCESSGOV_API_MAX_BODY_BYTES = 64 * 1024
+    auth = basic_auth(token.token_id, token.secret)
+    # At the limit the body reaches Notify, which answers for itself (a notification is smaller).
+    assert error_of(api.post("Notify", auth, content=_notify_body(64 * 1024))) == (400, "invalid_request")
+    assert api.post("Notify", auth, content=_notify_body(1000)).status_code == 202
+    response = api.post("Notify", auth, content=_notify_body(64 * 1024 + 1))
+    assert error_of(response) == (413, "request_too_large")
+    assert "65,536 bytes" in response.json()["Error"]["Message"]
+    assert response["Cache-Control"] == "no-store"
+    assert AuditEvent.objects.filter(tenant=enabled_tenant, action="webhook.notification_sent").count() == 1
+
+
+def test_a_body_over_djangos_own_upload_limit_gets_413_not_500(api, token, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000  # lower than the API's limit: Django refuses first
+    response = api.post("Notify", basic_auth(token.token_id, token.secret), content=_notify_body(2000))
+    assert error_of(response) == (413, "request_too_large")
+
+
+def test_oversized_bodies_count_as_failed_requests_and_a_blocked_client_gets_429(api, token, settings):
+    """SECURITY.md: bad input is a failed request; requests refused while blocked do not extend a block."""
+    settings.ACCESSGOV_API_FAILURE_TIERS = [(3, 60, 60)]
+    auth = basic_auth(token.token_id, token.secret)
+    answers = [error_of(api.post("Notify", auth, content=_notify_body(70_000))) for _ in range(4)]
+    assert answers == [(413, "request_too_large")] * 3 + [(429, "ip_blocked")]
+    assert 0 < limits.blocked_for("127.0.0.1") <= 60
+
+
+def test_a_content_length_that_is_not_a_number_is_refused_before_reading(token):
+    response = Client().post(
+        "/api/v1/Notify",
+        data=b"{}",
+        content_type="application/json",
+        secure=True,
+        headers={"Authorization": basic_auth(token.token_id, token.secret)},
+        CONTENT_LENGTH="lots",
+    )
+    assert error_of(response) == (413, "request_too_large")
+
+
+def test_the_decision_endpoint_refuses_a_large_body_with_413_without_counting_the_gateway(
+    client, token, settings
+):
+    settings.ACCESSGOV_API_FAILURE_TIERS = [(1, 60, 60)]
+    response = client.post(
+        "/gateway/v1/introspect",
+        {"token": "x" * 70_000},
+        headers={"Authorization": "Bearer agg_unknown"},
+        secure=True,
+    )
+    assert error_of(response) == (413, "request_too_large")
+    assert limits.blocked_for("127.0.0.1") == 0

@@ -39,3 +39,18 @@ def test_a_field_without_a_column_is_shown_but_not_queryable():
     resource = Resource(Field("Name", "name", "name"), Field("Shown", "name", convert=str.upper))
     assert resource.queryable == {"Name": "name"}
     assert resource.serialize(type("Row", (), {"name": "x"})()) == {"Name": "x", "Shown": "X"}
+
+
+def test_a_field_that_needs_a_permission_is_null_without_it_and_never_queryable():
+    resource = Resource(
+        Field("Name", "name", "name"), Field("Secret", "name", permission="Things.ReadSecret")
+    )
+
+    class Row:
+        name = "x"
+
+    assert resource.serialize(Row()) == {"Name": "x", "Secret": None}
+    assert resource.serialize(Row(), frozenset({"Things.ReadSecret"})) == {"Name": "x", "Secret": "x"}
+    assert resource.queryable == {"Name": "name"}
+    with pytest.raises(ValueError, match="cannot be queryable"):
+        Resource(Field("Secret", "name", "name", permission="Things.ReadSecret"))

@@ -10,7 +10,7 @@ import pytest
 from accessgov.audit.models import AuditEvent
 from tests.api.conftest import error_of
 from tests.conftest import basic_auth, enable_api
-from tests.factories import OrganizationFactory, ThirdPartyTokenFactory, UserFactory
+from tests.factories import AuditEventFactory, OrganizationFactory, ThirdPartyTokenFactory, UserFactory
 
 
 def test_organizations_are_filtered_by_the_tokens_scope_and_another_is_not_found(
@@ -115,3 +115,28 @@ def test_unknown_paths_and_wrong_methods_answer_json_not_html(api, token):
     response = api.delete("Me", auth)
     assert response.status_code == 405
     assert response.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("permissions", "shown"),
+    [
+        (["AuditEvents.Read"], None),
+        (["AuditEvents.Read", "AuditEvents.ReadAddresses"], "203.0.113.7"),
+    ],
+)
+def test_audit_events_show_administrators_addresses_only_with_the_permission_that_says_so(
+    api, enabled_tenant, permissions, shown
+):
+    AuditEventFactory(tenant=enabled_tenant, action="token.created", ip_address="203.0.113.7")
+    reader = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=permissions)
+    response = api.get("AuditEvents", basic_auth(reader.token_id, reader.secret), params={"$top": 50})
+    assert response.status_code == 200
+    [event] = [row for row in response.json()["Data"] if row["Action"] == "token.created"]
+    assert "IpAddress" in event and event["IpAddress"] == shown
+
+
+def test_the_address_permission_alone_does_not_open_audit_events(api, enabled_tenant):
+    reader = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["AuditEvents.ReadAddresses"])
+    response = api.get("AuditEvents", basic_auth(reader.token_id, reader.secret))
+    assert error_of(response) == (403, "permission_missing")
+    assert "AuditEvents.Read " in response.json()["Error"]["Message"]

@@ -4,11 +4,13 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accessgov.audit.models import AuditEvent
 from accessgov.core import keys
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
-from tests.factories import ApiKeyFactory, ApiUserFactory, PolicyVersionFactory
+from tests.factories import ApiKeyFactory, ApiUserFactory, PolicyVersionFactory, ThirdPartyTokenFactory
+from tokens.models import ThirdPartyToken
 
 pytestmark = pytest.mark.django_db
 
@@ -291,3 +293,19 @@ def test_the_key_list_is_paginated_and_its_query_count_does_not_grow(
 
 def test_policy_text_is_versioned_in_the_database(db):
     assert PolicyVersion.objects.current().version == "1.0"
+
+
+def test_a_key_past_the_tenants_credential_cap_is_refused_and_nothing_is_saved(
+    admin_client, enabled_tenant, settings
+):
+    settings.ACCESSGOV_MAX_CREDENTIALS_PER_TENANT = 2
+    ApiKeyFactory(tenant=enabled_tenant, name="Old sync")
+    ThirdPartyTokenFactory(tenant=enabled_tenant, name="PSA script")
+    response = admin_client.post(URL + "keys/", {"name": "One more"})
+    assert response.status_code == 400
+    assert "already has 2 live API keys and tokens, the most allowed" in response.text
+    assert not KEY_PATTERN.search(response.text)
+    assert not ApiKey.objects.filter(name="One more").exists()
+    assert not AuditEvent.objects.filter(action="api_key.created").exists()
+    ThirdPartyToken.objects.update(revoked_at=timezone.now())  # a revoked token frees its place
+    assert admin_client.post(URL + "keys/", {"name": "One more"}).status_code == 200

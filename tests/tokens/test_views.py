@@ -10,7 +10,7 @@ from accessgov.audit.models import AuditEvent
 from accessgov.core import keys
 from accessgov.core.credentials import Refusal
 from tests.conftest import basic_auth
-from tests.factories import ApiUserFactory, OrganizationFactory, ThirdPartyTokenFactory
+from tests.factories import ApiKeyFactory, ApiUserFactory, OrganizationFactory, ThirdPartyTokenFactory
 from tests.tokens.conftest import tokens_url
 from tokens.auth import check_token
 from tokens.models import ThirdPartyToken
@@ -98,6 +98,16 @@ def test_the_create_page_has_its_section_button_and_preset_labels(
         assert label in body
     assert 'data-select-all="perm-me"' in body and 'id="perm-me"' in body
     assert "Contoso" in body and "Fabrikam" in body
+
+
+def test_the_token_form_offers_the_audit_address_permission_and_saves_it(admin_client, enabled_tenant):
+    body = admin_client.get(tokens_url(rest="new/")).content.decode()
+    assert 'value="AuditEvents.ReadAddresses"' in body
+    assert "See administrators&#x27; IP addresses in audit events" in body
+    permissions = ["AuditEvents.Read", "AuditEvents.ReadAddresses"]
+    response = admin_client.post(tokens_url(rest="new/"), _valid_form(permissions=permissions))
+    assert response.status_code == 200
+    assert ThirdPartyToken.objects.get().permissions == permissions
 
 
 def test_the_read_only_preset_works_without_javascript_and_creates_nothing(admin_client, enabled_tenant):
@@ -626,3 +636,42 @@ def test_a_permission_removed_from_the_catalogue_is_shown_as_granting_nothing(ad
     body = admin_client.get(f"/t/acme/settings/api/tokens/{token.pk}/").content.decode()
     assert "Devices.Read" in body and "no longer in the catalogue: grants nothing" in body
     assert body.count("no longer in the catalogue") == 1
+
+
+# --- The cap on live credentials ----------------------------------------------------------------
+
+
+def test_creating_a_token_past_the_tenants_credential_cap_is_refused_and_saves_nothing(
+    admin_client, enabled_tenant, other_tenant, settings
+):
+    settings.ACCESSGOV_MAX_CREDENTIALS_PER_TENANT = 3
+    ApiKeyFactory(tenant=enabled_tenant, name="Old sync")
+    ThirdPartyTokenFactory(tenant=enabled_tenant, name="Expired", expired=True)  # not revoked: live
+    ThirdPartyTokenFactory(tenant=enabled_tenant, name="Gone", revoked=True)  # revoked: not counted
+    ThirdPartyTokenFactory.create_batch(5, tenant=other_tenant)  # another tenant's: not counted
+    assert admin_client.post(tokens_url(rest="new/"), _valid_form(name="Second")).status_code == 200
+    response = admin_client.post(tokens_url(rest="new/"), _valid_form(name="Third"))
+    assert response.status_code == 400
+    assert "already has 3 live API keys and tokens, the most allowed" in response.content.decode()
+    assert SECRET_RE.search(response.content.decode()) is None
+    assert not ThirdPartyToken.objects.filter(name="Third").exists()
+    assert AuditEvent.objects.filter(action="token.created").count() == 1
+
+
+def test_reinstating_a_revoked_token_counts_against_the_credential_cap(admin_client, token, settings):
+    settings.ACCESSGOV_MAX_CREDENTIALS_PER_TENANT = 1
+    admin_client.post(tokens_url(rest=f"{token.pk}/revoke/"), {"confirm": "on"})
+    ThirdPartyTokenFactory(tenant=token.tenant, name="Took its place")
+    response = admin_client.post(tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on"}, follow=True)
+    assert "the most allowed" in response.content.decode()
+    assert SECRET_RE.search(response.content.decode()) is None
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.matches(token.secret)
+    assert not AuditEvent.objects.filter(action="token.reinstated").exists()
+
+
+def test_regenerating_a_live_tokens_secret_at_the_cap_is_allowed(admin_client, token, settings):
+    settings.ACCESSGOV_MAX_CREDENTIALS_PER_TENANT = 1
+    response = admin_client.post(tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on"})
+    assert response.status_code == 200
+    assert SECRET_RE.search(response.content.decode())

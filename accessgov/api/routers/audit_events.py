@@ -22,7 +22,8 @@ AUDIT_EVENT = Resource(
     Field("TargetType", "target_type", "target_type"),
     Field("TargetId", "target_id"),
     Field("Target", "target_label", "target_label"),
-    Field("IpAddress", "ip_address"),
+    # Administrators' addresses are personal data: shown only with the widening permission.
+    Field("IpAddress", "ip_address", permission="AuditEvents.ReadAddresses"),
 )
 
 
@@ -48,4 +49,4 @@ def audit_events(request: HttpRequest):
     principal: Principal = request.auth
     queryset = AuditEvent.objects.filter(tenant_id=principal.tenant_id)
     query = odata.apply(queryset, request.GET, AUDIT_EVENT.queryable, ["-created_at"])
-    return list_response(request, query, AUDIT_EVENT.serialize)
+    return list_response(request, query, lambda row: AUDIT_EVENT.serialize(row, principal.permissions))

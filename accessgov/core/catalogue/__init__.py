@@ -43,6 +43,13 @@ OWN_PERMISSIONS: tuple[Permission, ...] = (
     Permission("Organizations.Read", "Organizations", "List and read organizations", OWN_SERVICE),
     Permission("WebhookDomains.Read", "Webhook domains", "List approved webhook domains", OWN_SERVICE),
     Permission("AuditEvents.Read", "Audit events", "List the tenant's audit events", OWN_SERVICE),
+    Permission(
+        "AuditEvents.ReadAddresses",
+        "Audit events",
+        "See administrators' IP addresses in audit events",
+        OWN_SERVICE,
+        widens="AuditEvents.Read",
+    ),
     Permission("RateLimits.Read", "Rate limits", "Read the caller's rate limits", OWN_SERVICE),
     Permission("Notify.Send", "Notify", "Send a notification to webhook destinations", OWN_SERVICE),
 )
@@ -82,9 +89,14 @@ class Catalogue:
 
     @cached_property
     def read_only_permissions(self) -> frozenset[str]:
-        """Return the permissions whose every endpoint only reads."""
+        """Return the permissions whose every endpoint only reads (the token form's read-only preset).
+
+        A widening permission (AuditEvents.ReadAddresses) only reads too, but it shows more of what
+        another permission reads: it is granted on purpose, never by a preset.
+        """
         writes = {e.permission for e in self.endpoints if not e.read_only}
-        return self.permissions - writes
+        widening = {p.name for p in self.all_permissions if p.widens is not None}
+        return self.permissions - writes - widening
 
     def permission(self, name: str) -> Permission | None:
         return self._by_name.get(name)

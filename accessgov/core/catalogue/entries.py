@@ -36,6 +36,9 @@ class Permission:
     group: str  # what "Edit Permissions" groups the checkboxes by
     label: str
     service: str  # "accessgov" (its own /api/v1/) or the platform's name
+    # The permission whose endpoints this one widens (shows more of their answer); it has no
+    # endpoint of its own. None: an ordinary permission, needed by its own endpoints.
+    widens: str | None = None
 
 
 @dataclass(frozen=True)
