@@ -27,6 +27,7 @@ from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy.access import access_on
 from accessgov.trusted import actions
+from accessgov.trusted.changes import Terms, compare_terms
 from accessgov.trusted.models import TrustedApplication, TrustedApplicationAuthorization
 from tenants.access import administrator_required
 from tenants.models import Membership, Organization, Role
@@ -124,6 +125,43 @@ def revoke_authorization(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _replacement(
+    tenant, live: TrustedApplicationAuthorization | None, application, permissions: list[str], form
+) -> dict | None:
+    """Return what consenting would change in the LIVE authorization, for the page (None: a first consent)."""
+    if live is None:
+        return None
+    chosen = form.initial.get("organizations", [])
+    # Sent back (say, refused): compare with the organizations submitted, if they were valid.
+    if form.is_bound and (form.is_valid() or "organizations" in form.cleaned_data):
+        chosen = form.cleaned_data["organizations"]
+    change = compare_terms(
+        Terms.of(
+            permissions=live.permissions,
+            all_organizations=live.all_organizations,
+            organization_ids=live.organization_ids,
+        ),
+        Terms.of(
+            permissions=permissions, all_organizations=application.all_organizations, organization_ids=chosen
+        ),
+    )
+    ids = change.organizations_added + change.organizations_removed
+    names = dict(Organization.objects.for_tenant(tenant).filter(pk__in=ids).values_list("pk", "name"))
+
+    def named(pks):
+        # A granted organization deleted since is still a removal; its name went with it.
+        return [names.get(pk, f"An organization no longer in {tenant.name} (#{pk})") for pk in pks]
+
+    return {
+        "authorization": live,
+        "change": change,
+        "permissions_added": _permissions(list(change.permissions_added)),
+        "permissions_removed": _permissions(list(change.permissions_removed)),
+        "organizations_added": named(change.organizations_added),
+        "organizations_removed": named(change.organizations_removed),
+    }
+
+
 class ConsentForm(forms.Form):
     organizations = forms.TypedMultipleChoiceField(
         coerce=int,
@@ -185,8 +223,20 @@ def authorize_application(request: HttpRequest) -> HttpResponse:
         if application.all_organizations
         else list(Organization.objects.for_tenant(tenant).order_by("name"))
     )
+    live = (
+        TrustedApplicationAuthorization.objects.for_tenant(tenant)
+        .live()
+        .filter(application=application)
+        .select_related("authorized_by")
+        .first()
+    )
+    # Consenting again starts from the live choice, so an unchanged re-consent changes nothing (an
+    # organization deleted since cannot be ticked: the page lists it as removed).
+    choices = {o.pk for o in organizations}
+    initial = {"organizations": [pk for pk in live.organization_ids if pk in choices]} if live else {}
     form = ConsentForm(
         request.POST if request.method == "POST" else None,
+        initial=initial,
         organizations=organizations,
         application=application,
     )
@@ -232,6 +282,7 @@ def authorize_application(request: HttpRequest) -> HttpResponse:
         "form": form,
         "api_enabled": api_enabled,
         "redirect_host": redirect_parts.hostname,
+        "replacement": _replacement(tenant, live, application, list(scopes), form),
     }
     response = render(request, "trusted/consent.html", context, status=status)
     # The form's answer is a redirect to the application's registered redirect URI.

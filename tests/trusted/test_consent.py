@@ -9,8 +9,13 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
 from accessgov.audit.models import AuditEvent
+from accessgov.policy.actions import disable_api_access
 from accessgov.trusted.models import TrustedApplicationAuthorization, TrustedApplicationToken
-from tests.factories import OAUTH_REDIRECT_URI, TrustedApplicationFactory
+from tests.factories import (
+    OAUTH_REDIRECT_URI,
+    TrustedApplicationAuthorizationFactory,
+    TrustedApplicationFactory,
+)
 from tests.trusted.conftest import (
     authorize,
     consent_url,
@@ -315,3 +320,78 @@ def test_a_replayed_code_is_refused_and_revokes_the_tokens_issued_from_it(
     event = AuditEvent.objects.get(action="trusted_app.code_replayed")
     assert event.tenant == enabled_tenant and event.actor_label == "system"
     assert code not in str(event.details)
+
+
+def test_a_first_consent_shows_no_changes(admin_client, enabled_tenant, app, pkce, contoso):
+    body = admin_client.get(consent_url(app, pkce)).content.decode()
+    assert "What changes" not in body and "already authorized" not in body
+
+
+def test_an_unchanged_re_consent_ticks_the_live_organizations_and_changes_nothing(
+    admin_client, enabled_tenant, app, contoso, fabrikam
+):
+    authorize(admin_client, app, make_pkce(), [contoso])
+    response = admin_client.get(consent_url(app, make_pkce()))
+    body = response.content.decode()
+    assert "What changes" in body and "Authorizing replaces that authorization" in body
+    assert "Nothing changes" in body
+    assert response.context["form"]["organizations"].value() == [contoso.pk]
+    assert f'value="{contoso.pk}"' in body and "checked" in body
+
+
+def test_a_re_consent_with_a_narrower_scope_lists_the_removed_permission(
+    admin_client, enabled_tenant, app, contoso
+):
+    authorize(admin_client, app, make_pkce(), [contoso])
+    body = admin_client.get(consent_url(app, make_pkce(), scope="Me.Read")).content.decode()
+    assert "Permissions removed" in body and "Permissions added" not in body
+    removed = body.split("Permissions removed", 1)[1].split("</ul>", 1)[0]
+    assert "Organizations.Read" in removed and "Me.Read" not in removed
+    assert "Nothing changes" not in body
+
+
+def test_a_re_consent_with_a_wider_scope_lists_the_added_permission(
+    admin_client, enabled_tenant, app, contoso
+):
+    authorize(admin_client, app, make_pkce(), [contoso], scope="Me.Read")
+    body = admin_client.get(consent_url(app, make_pkce())).content.decode()
+    added = body.split("Permissions added", 1)[1].split("</ul>", 1)[0]
+    assert "Organizations.Read" in added and "Permissions removed" not in body
+
+
+def test_a_re_consent_lists_the_organizations_added_and_removed(
+    admin_client, enabled_tenant, admin_user, app, contoso, fabrikam
+):
+    authorize(admin_client, app, make_pkce(), [contoso])
+    # Refused (API access off), the page comes back comparing the live choice with the one submitted.
+    disable_api_access(tenant=enabled_tenant, by=admin_user, ip=None)
+    response = admin_client.post(
+        consent_url(app, make_pkce()), {"decision": "authorize", "organizations": [fabrikam.pk]}
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    added = body.split("Organizations added", 1)[1].split("</ul>", 1)[0]
+    removed = body.split("Organizations removed", 1)[1].split("</ul>", 1)[0]
+    assert "Fabrikam" in added and "Contoso" not in added
+    assert "Contoso" in removed and "Fabrikam" not in removed
+    assert TrustedApplicationAuthorization.objects.get().organization_ids == [contoso.pk]
+
+
+def test_a_re_consent_after_the_application_asks_for_all_organizations_says_so(
+    admin_client, enabled_tenant, app, pkce, contoso
+):
+    authorize(admin_client, app, make_pkce(), [contoso])
+    app.all_organizations = True
+    app.save()
+    body = admin_client.get(consent_url(app, pkce)).content.decode()
+    added = body.split("Organizations added", 1)[1].split("</ul>", 1)[0]
+    removed = body.split("Organizations removed", 1)[1].split("</ul>", 1)[0]
+    assert "All organizations of Acme MSP" in added and "Contoso" in removed
+
+
+def test_another_tenants_live_authorization_is_not_shown_as_replaced(
+    admin_client, enabled_tenant, other_tenant, app, pkce, contoso
+):
+    TrustedApplicationAuthorizationFactory(tenant=other_tenant, application=app)
+    body = admin_client.get(consent_url(app, pkce)).content.decode()
+    assert "What changes" not in body and "already authorized" not in body
