@@ -71,10 +71,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_ratelimit",
     "oauth2_provider",
-    # Second factors (accessgov.mfa): TOTP authenticators and one-time recovery codes.
+    # Second factors (accessgov.mfa): TOTP authenticators, one-time recovery codes and passkeys.
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "tenants",
     "accessgov",
     "tokens",
@@ -178,6 +179,9 @@ SILENCED_SYSTEM_CHECKS = [
     # django-ratelimit only knows django-redis; Django's own RedisCache increments atomically
     # (INCR) and is shared by every app server, which is all the limiter needs.
     "django_ratelimit.W001",
+    # django-otp-webauthn wants a fixed list of origins; ours come from the request (the host that
+    # ALLOWED_HOSTS accepted) unless ACCESSGOV_PASSKEY_ORIGINS names them (accessgov.mfa.passkeys).
+    "otp_webauthn.E030",
 ]
 if not REDIS_URL:
     # The embedded default is a single process on one machine: the database cache is shared by
@@ -219,6 +223,17 @@ MFA_ENROL_URL = "mfa:manage_mfa"
 OTP_TOTP_ISSUER = os.environ.get("ACCESSGOV_OTP_ISSUER", "accessgov")
 # TOTP keys are never shown in the admin (case 49 of SECURITY.md).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Passkeys (WebAuthn, accessgov.mfa.passkeys). The relying party ID is the request's host (port
+# dropped) and the expected origin the request's own, unless a deployment behind a proxy names them:
+# a passkey is bound to its RP ID, so changing it later makes every registered passkey useless.
+PASSKEY_RP_ID = os.environ.get("ACCESSGOV_PASSKEY_RP_ID", "")
+PASSKEY_ORIGINS = env_list("ACCESSGOV_PASSKEY_ORIGINS")
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accessgov.mfa.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = os.environ.get("ACCESSGOV_OTP_ISSUER", "accessgov")
+OTP_WEBAUTHN_HELPER_CLASS = "accessgov.mfa.passkeys.PasskeyHelper"
+# A passkey is a second factor after the password, never a way to skip it.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "accessgov.mfa.passkeys"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -61,6 +61,12 @@ PATHS = [
     "accounts/mfa/totp/",
     "accounts/mfa/totp/confirm/",
     "accounts/mfa/remove/",
+    "accounts/mfa/passkeys/remove/",
+    "accounts/mfa/passkeys/begin/",
+    "accounts/mfa/passkeys/complete/",
+    "accounts/login/passkey/begin/",
+    "accounts/login/passkey/complete/",
+    "accounts/passkeys/messages.js",
 ]
 
 
@@ -93,6 +99,9 @@ def test_every_path_is_exactly_the_one_it_was():
         ("mfa:add_totp", [], "/accounts/mfa/totp/"),
         ("mfa:confirm_totp", [], "/accounts/mfa/totp/confirm/"),
         ("mfa:remove_mfa", [], "/accounts/mfa/remove/"),
+        ("mfa:remove_passkey", [], "/accounts/mfa/passkeys/remove/"),
+        ("mfa:begin_passkey_sign_in", [], "/accounts/login/passkey/begin/"),
+        ("mfa:complete_passkey_sign_in", [], "/accounts/login/passkey/complete/"),
         ("core:sign_out", [], "/accounts/logout/"),
         ("policy:show_manage_api", ["acme"], "/t/acme/settings/api/"),
         ("policy:agree_policy", ["acme"], "/t/acme/settings/api/policy/"),

@@ -50,6 +50,7 @@ class Action(models.TextChoices):
     # Second factors of console and admin users (accessgov.mfa)
     MFA_TOTP_STARTED = "mfa.totp_started", "Authenticator app enrolment started"
     MFA_TOTP_ADDED = "mfa.totp_added", "Authenticator app added, recovery codes made"
+    MFA_PASSKEY_ADDED = "mfa.passkey_added", "Passkey added"
     MFA_REMOVED = "mfa.removed", "Second factor removed"
     MFA_VERIFIED = "mfa.verified", "Signed in with a second factor"
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used", "Signed in with a recovery code"

@@ -1,4 +1,4 @@
-"""Second-factor workflows: enrol an authenticator, sign in with a code, remove the factor.
+"""Second-factor workflows: enrol an authenticator or a passkey, sign in with either, remove them.
 
 Each one changes devices or the session and writes an audit event (tenant None: a person's factor
 belongs to them, not to one of their tenants; the actor is the person).
@@ -12,6 +12,9 @@ from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.exceptions import OTPWebAuthnApiError
+from django_otp_webauthn.models import WebAuthnCredential
+from django_otp_webauthn.utils import rewrite_exceptions
 
 from accessgov.audit.actions import record_event
 from accessgov.audit.models import Action
@@ -22,9 +25,19 @@ TOTP_DEVICE_NAME = "Authenticator app"
 RECOVERY_DEVICE_NAME = "Recovery codes"
 
 
-def has_confirmed_factor(user) -> bool:
-    """Return whether USER has a confirmed second factor (an authenticator app)."""
+def has_authenticator(user) -> bool:
+    """Return whether USER has a confirmed authenticator app."""
     return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+
+
+def passkeys_of(user):
+    """Return USER's confirmed passkeys, oldest first."""
+    return WebAuthnCredential.objects.devices_for_user(user, confirmed=True).order_by("created_at", "pk")
+
+
+def has_confirmed_factor(user) -> bool:
+    """Return whether USER has a confirmed second factor (an authenticator app or a passkey)."""
+    return has_authenticator(user) or passkeys_of(user).exists()
 
 
 @transaction.atomic
@@ -122,7 +135,7 @@ def complete_sign_in(*, request: HttpRequest, user, backend: str, code: str) -> 
     if isinstance(device, StaticDevice):
         action, details = Action.MFA_RECOVERY_CODE_USED, {"recovery_codes_left": device.token_set.count()}
     else:
-        action, details = Action.MFA_VERIFIED, {}
+        action, details = Action.MFA_VERIFIED, {"factor": "totp"}
     record_event(
         tenant=None, actor=user, action=action, target=device, details=details, ip=get_client_ip(request)
     )
@@ -130,17 +143,100 @@ def complete_sign_in(*, request: HttpRequest, user, backend: str, code: str) -> 
 
 
 @transaction.atomic
+def add_passkey(*, request: HttpRequest, state: dict, data: dict) -> WebAuthnCredential:
+    """Register the passkey the browser created for the signed-in user (STATE: the challenge issued).
+
+    Raises django-otp-webauthn's OTPWebAuthnApiError when the browser's answer does not verify. A
+    first factor makes this session verified, as a confirmed authenticator app does.
+    """
+    user = request.user
+    helper = WebAuthnCredential.get_webauthn_helper(request=request)
+    with rewrite_exceptions():
+        device = helper.register_complete(user=user, state=state, data=data)
+    if not user.is_verified():
+        django_otp.login(request, device)
+    record_event(
+        tenant=None,
+        actor=user,
+        action=Action.MFA_PASSKEY_ADDED,
+        target=device,
+        details={"name": device.name},
+        ip=get_client_ip(request),
+    )
+    return device
+
+
+@transaction.atomic
+def complete_passkey_sign_in(
+    *, request: HttpRequest, user, backend: str, state: dict, data: dict
+) -> WebAuthnCredential | None:
+    """Sign USER in if DATA is a valid assertion of one of their passkeys for the challenge in STATE."""
+    helper = WebAuthnCredential.get_webauthn_helper(request=request)
+    try:
+        with rewrite_exceptions():
+            # Checks the signature, challenge, origin, RP ID and signature counter, and that the
+            # passkey belongs to USER (a passkey of someone else is refused).
+            device = helper.authenticate_complete(user=user, state=state, data=data)
+    except OTPWebAuthnApiError:
+        device = None
+    if device is None or not device.confirmed:
+        _record_failure(user=user, request=request, step="passkey")
+        return None
+    auth.login(request, user, backend=backend)
+    django_otp.login(request, device)
+    record_event(
+        tenant=None,
+        actor=user,
+        action=Action.MFA_VERIFIED,
+        target=device,
+        details={"factor": "passkey"},
+        ip=get_client_ip(request),
+    )
+    return device
+
+
+@transaction.atomic
+def remove_passkey(*, request: HttpRequest, passkey_id: int) -> bool:
+    """Remove one of the signed-in user's passkeys; only a session verified by a second factor may."""
+    user = request.user
+    if not user.is_verified():
+        return False
+    device = passkeys_of(user).select_for_update().filter(pk=passkey_id).first()
+    if device is None:
+        return False
+    record_event(
+        tenant=None,
+        actor=user,
+        action=Action.MFA_REMOVED,
+        target=user,
+        details={"devices": [str(device)], "factor": "passkey"},
+        ip=get_client_ip(request),
+    )
+    device.delete()
+    return True
+
+
+@transaction.atomic
 def remove_factors(*, request: HttpRequest, code: str) -> bool:
-    """Remove the signed-in user's authenticator and recovery codes, once CODE proves it is them."""
+    """Remove the signed-in user's authenticator and recovery codes, once CODE proves it is them.
+
+    Passkeys stay: each is removed on its own (remove_passkey).
+    """
     user = request.user
     if match_code(user, code) is None:
         _record_failure(user=user, request=request, step="remove")
         return False
-    removed = [str(device) for device in devices_for_user(user, confirmed=None)]
+    removed = [
+        str(device)
+        for device in devices_for_user(user, confirmed=None)
+        if not isinstance(device, WebAuthnCredential)
+    ]
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
-    request.session.pop(DEVICE_ID_SESSION_KEY, None)
-    request.user.otp_device = None
+    if not isinstance(getattr(user, "otp_device", None), WebAuthnCredential):
+        # The device that verified this session is gone; a passkey's verification still stands.
+        request.session.pop(DEVICE_ID_SESSION_KEY, None)
+        user.otp_device = None
     record_event(
         tenant=None,
         actor=user,

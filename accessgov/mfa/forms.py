@@ -15,3 +15,7 @@ class CodeForm(forms.Form):
 
 class ConfirmDeviceForm(CodeForm):
     device = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class RemovePasskeyForm(forms.Form):
+    passkey = forms.IntegerField(widget=forms.HiddenInput)

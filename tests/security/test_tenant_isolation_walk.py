@@ -54,12 +54,19 @@ PUBLIC = {
     "accounts/login/",
     "accounts/logout/",
     # The second sign-in step and the signed-in person's own factor: no tenant, no id in the URL;
-    # another user's device id posted to confirm is refused (tests/mfa/test_totp.py).
+    # another user's device id posted to confirm is refused (tests/mfa/test_totp.py), another user's
+    # passkey id posted to remove is refused (tests/mfa/test_passkeys.py).
     "accounts/login/verify/",
     "accounts/mfa/",
     "accounts/mfa/totp/",
     "accounts/mfa/totp/confirm/",
     "accounts/mfa/remove/",
+    "accounts/mfa/passkeys/remove/",
+    "accounts/mfa/passkeys/begin/",
+    "accounts/mfa/passkeys/complete/",
+    "accounts/login/passkey/begin/",
+    "accounts/login/passkey/complete/",
+    "accounts/passkeys/messages.js",
     "o/authorize/",
     "o/token/",
     "o/revoke_token/",
