@@ -100,7 +100,9 @@ def test_administrator_removes_the_authenticator_with_a_current_code(
     sign_in("acme-admin")
     key, _ = enrol(page, live_server)
     page.goto(f"{live_server.url}/accounts/mfa/")
-    expect(page.get_by_role("heading", name="Remove the authenticator app")).to_be_visible()
+    expect(
+        page.get_by_text("Remove the authenticator app: this also deletes your recovery codes.")
+    ).to_be_visible()
 
     assert TOTPDevice.objects.filter(user=admin_user, confirmed=True).exists()
     # (A wrong code first would throttle the device for a second: tests/mfa/test_totp.py covers it.)
