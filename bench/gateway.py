@@ -591,12 +591,12 @@ def report(args, by: dict[str, Target], logs: dict[str, str]) -> int:
                 m(target, "p99"),
             ),
             (
-                f"nginx: CPU ms/request of nginx+upstream+accessgov, governed, {kind} (baseline: ungoverned)",
+                f"nginx: server CPU ms/request, governed, {kind} workers (baseline: ungoverned)",
                 m(plain, "cpu_ms"),
                 m(target, "cpu_ms"),
             ),
             (
-                f"nginx: app CPU ms/decision over TLS, {kind} workers (baseline: decide over plain HTTP)",
+                f"nginx: app CPU ms/decision over TLS, {kind} workers (baseline: plain decide)",
                 m(decide, "cpu_ms"),
                 m(target, f"cpu_ms:accessgov-tls-{kind}"),
             ),
