@@ -4,7 +4,8 @@
     .venv/bin/python bench/gateway.py --profile 3000     # where a warm decision's CPU goes
 
 Everything runs on this machine, in one run, on PostgreSQL and Redis, accessgov under gunicorn
-(2 workers per app server, sync unless named), loaded by wrk (-t2 -c8):
+(2 workers per app server, sync unless named), loaded by wrk (-t2 -c8; and one connection, for
+the latency auth_request adds without queueing):
 
 - Through nginx: examples/gateway/nginx.conf filled in (TLS on the client hop and on the hop to
   accessgov, as docs/gateway.md asks) in front of examples/gateway/upstream.py (under gunicorn,
@@ -382,6 +383,7 @@ class Target:
     url: str
     headers: list[str]
     servers: list[Server]
+    connections: int | None = None  # None: --connections
     runs: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -407,7 +409,8 @@ WRK_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write
 
 
 def run_wrk(url: str, *, seconds: int, connections: int, headers: list[str]) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for header in headers:
         command += ["-H", header]
     out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
@@ -576,13 +579,29 @@ def run(args, workdir: Path) -> int:
                 headers["client"],
                 [nginx_threads, upstream, app_tls_threads],
             ),
+            # One request at a time: what auth_request adds to a request's latency without queueing.
+            Target(
+                "through nginx, ungoverned, 1 connection",
+                f"https://127.0.0.1:{ungoverned_port}{judged}",
+                headers["client"],
+                [nginx, upstream],
+                connections=1,
+            ),
+            Target(
+                "through nginx, governed (sync workers), 1 connection",
+                f"https://127.0.0.1:{governed_port}{judged}",
+                headers["client"],
+                [nginx, upstream, app_tls],
+                connections=1,
+            ),
         ]
         # Warm every path once: imports, connections, the credential and gateway-key caches.
         for target in targets:
-            run_wrk(target.url, seconds=args.warmup, connections=args.connections, headers=target.headers)
+            connections = target.connections or args.connections
+            run_wrk(target.url, seconds=args.warmup, connections=connections, headers=target.headers)
         for _ in range(args.rounds):
             for target in targets:
-                measure(target, seconds=args.seconds, connections=args.connections)
+                measure(target, seconds=args.seconds, connections=target.connections or args.connections)
         logs = {p.name: p.read_text(errors="replace") for p in workdir.glob("*.log")}
     finally:
         for server in reversed(servers):
@@ -634,6 +653,22 @@ def report(args, by: dict[str, Target], logs: dict[str, str]) -> int:
                 m(target, f"cpu_ms:accessgov-tls-{kind}"),
             ),
         ]
+    plain_1, governed_1 = (
+        by["through nginx, ungoverned, 1 connection"],
+        by["through nginx, governed (sync workers), 1 connection"],
+    )
+    rows += [
+        (
+            "nginx: p50 ms at 1 connection, governed, sync (baseline: ungoverned)",
+            m(plain_1, "p50"),
+            m(governed_1, "p50"),
+        ),
+        (
+            "nginx: p99 ms at 1 connection, governed, sync (baseline: ungoverned)",
+            m(plain_1, "p99"),
+            m(governed_1, "p99"),
+        ),
+    ]
     rows += [
         ("decide: requests/s (baseline: bare view on /gateway/v1/)", m(bare_gw, "rps"), m(decide, "rps")),
         (
@@ -657,7 +692,7 @@ def report(args, by: dict[str, Target], logs: dict[str, str]) -> int:
         ("decide vs Me: app CPU ms/call (baseline: GET /api/v1/Me)", m(me, "cpu_ms"), m(decide, "cpu_ms")),
     ]
     print(
-        f"{args.rounds} round(s) of {args.seconds} s per figure in turns, wrk -t2 -c{args.connections}; "
+        f"{args.rounds} round(s) of {args.seconds} s per figure in turns, wrk -t2 -c{args.connections} unless named; "
         f"medians over the rounds. Every decision judges {' '.join(JUDGED)}. gunicorn with 2 workers "
         "per app server (sync unless named); app CPU is its master's and workers' per request served."
     )
@@ -679,8 +714,13 @@ def report(args, by: dict[str, Target], logs: dict[str, str]) -> int:
         added_p50 = m(target, "p50") - m(plain, "p50")
         added_p99 = m(target, "p99") - m(plain, "p99")
         print(
-            f"added latency through nginx with auth_request, {kind} workers: p50 {added_p50:+.2f} ms, p99 {added_p99:+.2f} ms"
+            f"added latency through nginx with auth_request, {kind} workers, {args.connections} connections "
+            f"(queueing included): p50 {added_p50:+.2f} ms, p99 {added_p99:+.2f} ms"
         )
+    print(
+        "added latency through nginx with auth_request, sync workers, 1 connection: "
+        f"p50 {m(governed_1, 'p50') - m(plain_1, 'p50'):+.2f} ms, p99 {m(governed_1, 'p99') - m(plain_1, 'p99'):+.2f} ms"
+    )
     cpu_decide, cpu_me = m(decide, "cpu_ms"), m(me, "cpu_ms")
     growth = m(decide_big, "cpu_ms") / cpu_decide if cpu_decide else 0.0
     print(

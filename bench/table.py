@@ -95,7 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="shorter loads (about a minute in all)")
+    parser.add_argument("--quick", action="store_true", help="shorter loads (about 2½ minutes in all)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     table: list[tuple] = []
