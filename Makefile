@@ -36,7 +36,8 @@ test:
 	$(PY) -m pytest -m gateway $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Every benchmark on the local PostgreSQL and Redis, then one table of figure, baseline and ratio
-# (about 4 minutes; BENCH_ARGS=--quick for about one). Full outputs land in var/bench/.
+# (about 4½ minutes on 2 cores; BENCH_ARGS=--quick for about 2½), then the gateway aims met or not.
+# Full outputs land in var/bench/.
 bench:
 	bin/bootstrap bench
 	$(PY) bench/table.py $(BENCH_ARGS)

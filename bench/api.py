@@ -1,7 +1,10 @@
-"""Benchmark: authenticated, rate-limited GET /api/v1/Me against a bare Django JSON view.
+"""Benchmark: authenticated, rate-limited GET /api/v1/Me against a bare Django JSON view on /api/v1/.
 
 Both run in the same gunicorn (2 sync workers) on PostgreSQL and Redis, in the same run, loaded by
-wrk from this machine; the figure that matters is the ratio. Usage:
+wrk from this machine; the figure that matters is the ratio. The bare view (bench/urls.py, served
+with DJANGO_SETTINGS_MODULE=bench.settings) sits under /api/v1/, so it takes the same middleware
+path as Me (the API edge, without the console's middleware) and the ratio is what the gate, the
+credential, the limits and the view cost. Usage:
 
     .venv/bin/python bench/api.py [--seconds 5] [--rounds 3] [--connections 8]
 
@@ -24,6 +27,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 PG = "postgres://postgres@127.0.0.1:5432"
 DB_NAME = "accessgov_bench"
+BARE_VIEW = "/api/v1/_bench/bare"  # bench/urls.py
 
 
 def free_port() -> int:
@@ -110,7 +114,11 @@ def run_wrk(url: str, *, seconds: int, connections: int, headers: list[str]) -> 
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for header in headers:
         command += ["-H", header]
-    out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    return parse_wrk(subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout)
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """Return requests/s, p50 and p99 (ms) and the non-2xx count from wrk --latency's output OUT."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latencies = {f"p{m.group(1)}": float(m.group(2)) * UNIT[m.group(3)] for m in LATENCY.finditer(out)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -135,6 +143,7 @@ def main() -> int:
         print("wrk is missing: apt-get install wrk (make bench installs it)", file=sys.stderr)
         return 2
     env = bench_env()
+    env["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # the product's URLs and the bare views
     reset_database()
     credentials = seed(env)
     port = free_port()
@@ -162,8 +171,9 @@ def main() -> int:
         basic = base64.b64encode(credentials.encode()).decode()
         proto = "X-Forwarded-Proto: https"
         base = f"http://127.0.0.1:{port}"
+        bare_url = f"{base}{BARE_VIEW}"
         # Warm both paths once so neither pays for imports or the first connection.
-        run_wrk(f"{base}/healthz", seconds=2, connections=args.connections, headers=[proto])
+        run_wrk(bare_url, seconds=2, connections=args.connections, headers=[proto])
         run_wrk(
             f"{base}/api/v1/Me",
             seconds=2,
@@ -175,9 +185,7 @@ def main() -> int:
         bare_runs, me_runs = [], []
         for _ in range(args.rounds):
             bare_runs.append(
-                run_wrk(
-                    f"{base}/healthz", seconds=args.seconds, connections=args.connections, headers=[proto]
-                )
+                run_wrk(bare_url, seconds=args.seconds, connections=args.connections, headers=[proto])
             )
             me_runs.append(
                 run_wrk(
@@ -191,18 +199,18 @@ def main() -> int:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
-    print(f"{'figure':<44}{'baseline':>12}{'this':>12}{'ratio':>8}")
+    print(f"{'figure':<56}{'baseline':>12}{'this':>12}{'ratio':>8}")
     print(
-        f"{'requests/s: GET /api/v1/Me vs bare JSON view':<44}{bare['rps']:>12.0f}{me['rps']:>12.0f}{me['rps'] / bare['rps']:>8.2f}"
+        f"{'requests/s: GET /api/v1/Me vs bare JSON view on /api/v1/':<56}{bare['rps']:>12.0f}{me['rps']:>12.0f}{me['rps'] / bare['rps']:>8.2f}"
     )
     print(
-        f"{'p50 latency (ms)':<44}{bare.get('p50', 0):>12.2f}{me.get('p50', 0):>12.2f}{me.get('p50', 0) / max(bare.get('p50', 1), 1e-9):>8.2f}"
+        f"{'p50 latency (ms)':<56}{bare.get('p50', 0):>12.2f}{me.get('p50', 0):>12.2f}{me.get('p50', 0) / max(bare.get('p50', 1), 1e-9):>8.2f}"
     )
     print(
-        f"{'p99 latency (ms)':<44}{bare.get('p99', 0):>12.2f}{me.get('p99', 0):>12.2f}{me.get('p99', 0) / max(bare.get('p99', 1), 1e-9):>8.2f}"
+        f"{'p99 latency (ms)':<56}{bare.get('p99', 0):>12.2f}{me.get('p99', 0):>12.2f}{me.get('p99', 0) / max(bare.get('p99', 1), 1e-9):>8.2f}"
     )
-    print(f"{'non-2xx answers':<44}{bare['non2xx']:>12.0f}{me['non2xx']:>12.0f}")
-    return 0 if me["non2xx"] == 0 else 1
+    print(f"{'non-2xx answers':<56}{bare['non2xx']:>12.0f}{me['non2xx']:>12.0f}")
+    return 0 if me["non2xx"] == 0 and bare["non2xx"] == 0 else 1
 
 
 if __name__ == "__main__":
