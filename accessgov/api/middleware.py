@@ -198,7 +198,10 @@ class ApiEdgeMiddleware:
                 "The service is briefly unavailable; nothing was changed. Try again shortly.",
                 Retry_After=DATABASE_RETRY_AFTER,
             )
-        if response.get("Content-Type", "").split(";")[0] != "application/json":
+        if (
+            response.status_code >= 300
+            and response.get("Content-Type", "").split(";")[0] != "application/json"
+        ):
             # Django answered (an unknown path, a wrong method, a crash): say it in the envelope.
             if 400 <= response.status_code < 500 and (blocked := limits.blocked_for(ip)):
                 request.api_failure_counts = False

@@ -130,6 +130,8 @@ def test_an_allowed_request_gets_the_identity_headers_and_never_the_secret(clien
     assert response["Accessgov-Organizations"] == "All"
     assert response["Accessgov-Permission"] == "Devices.Read"
     assert token.secret not in str(response.headers) and token.secret not in response.content.decode()
+    # No body, so nginx keeps the connection to accessgov alive (docs/gateway.md).
+    assert response.content == b"" and response["Content-Length"] == "0"
     assert response["RateLimit-Policy"] == '"3600s";q=100;w=3600'
     assert response["RateLimit"].startswith('"3600s";r=99;t=')
     token.refresh_from_db()
