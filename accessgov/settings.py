@@ -3,6 +3,7 @@
 import logging
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -337,6 +338,62 @@ ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE = os.environ.get("ACCESSGOV_WEBHOOKS_MANUAL_
 # Seconds a DNS lookup of a webhook host may take, counted in the delivery's total time; saving a
 # destination checks its addresses within this bound too.
 ACCESSGOV_WEBHOOKS_DNS_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_DNS_TIMEOUT", "2"))
+# Outgoing mail (accessgov.core.mail: queued in the request, sent by the worker), as Django 6.1's
+# MAILERS. EMAIL_URL is one address: smtp://user:password@host:25 (plain), smtp+tls://…:587
+# (STARTTLS), smtps://…:465 (TLS), or console: (print mails to the terminal). Without it the usual
+# variables apply (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS,
+# EMAIL_USE_SSL); with neither, `make run` (DEBUG) prints mails and a server uses SMTP on localhost.
+# EMAIL_TIMEOUT bounds each SMTP connection and command (seconds).
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+def mailer_settings(url: str, debug: bool, timeout: float = 10.0) -> dict:
+    """Return the MAILERS["default"] entry for URL (EMAIL_URL), or from the EMAIL_* variables without it."""
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme == "console":
+            return {"BACKEND": CONSOLE_BACKEND}
+        schemes = {"smtp": (False, False, 25), "smtp+tls": (True, False, 587), "smtps": (False, True, 465)}
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ImproperlyConfigured(
+                "EMAIL_URL must look like smtp://host:25, smtp+tls://user:password@host:587, "
+                f"smtps://user:password@host:465 or console:, not a {parts.scheme or 'schemeless'} URL."
+            )
+        use_tls, use_ssl, port = schemes[parts.scheme]
+        options = {
+            "host": parts.hostname,
+            "port": parts.port or port,
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_tls": use_tls,
+            "use_ssl": use_ssl,
+        }
+    elif debug and not os.environ.get("EMAIL_HOST"):
+        return {"BACKEND": CONSOLE_BACKEND}
+    else:
+        options = {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": int(os.environ.get("EMAIL_PORT", "25")),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS"),
+            "use_ssl": env_bool("EMAIL_USE_SSL"),
+        }
+    return {"BACKEND": SMTP_BACKEND, "OPTIONS": options | {"timeout": timeout}}
+
+
+MAILERS = {
+    "default": mailer_settings(
+        os.environ.get("EMAIL_URL", ""), DEBUG, timeout=float(os.environ.get("EMAIL_TIMEOUT", "10"))
+    )
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "accessgov <accessgov@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The console's public address, for links in mails (no trailing slash).
+ACCESSGOV_SITE_URL = os.environ.get(
+    "ACCESSGOV_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "https://localhost"
+).rstrip("/")
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 ACCESSGOV_PAGE_SIZE = 25
 

@@ -27,6 +27,9 @@ class Tenant(models.Model):
         default=True,
         help_text="Administrators must sign in with a second factor (an authenticator app) to use this tenant.",
     )
+    # Who is told about security matters (credentials expiring or leaked, destinations disabled):
+    # a list of e-mail addresses set in Manage API; without one, the tenant's administrators.
+    security_contacts = models.JSONField("Security contact", default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -34,6 +37,19 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def notice_recipients(self) -> list[str]:
+        """Return the addresses security notices go to: the security contact, else the administrators."""
+        if self.security_contacts:
+            return list(self.security_contacts)
+        return sorted(
+            {
+                address
+                for address in self.memberships.filter(role=Role.ADMINISTRATOR, user__is_active=True)
+                .exclude(user__email="")
+                .values_list("user__email", flat=True)
+            }
+        )
 
 
 class TenantOwnedQuerySet(models.QuerySet):

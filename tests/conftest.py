@@ -6,13 +6,17 @@ sent with (`basic_auth`, `bearer_auth`), a live HTTPS server, and a cache emptie
 """
 
 import base64
+import email
+import email.policy
 import os
 import re
+import socket
 import ssl
 from itertools import batched
 
 import pytest
 import trustme
+from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.cache import caches
@@ -296,3 +300,47 @@ def ca_file(certificate_authority, tmp_path):
 def trusting(ca_file: str) -> ssl.SSLContext:
     """Return a client TLS context that trusts only the test CA."""
     return ssl.create_default_context(cafile=ca_file)
+
+
+# --- A real SMTP server on loopback ------------------------------------------------------------
+
+
+def smtp_mailer(port: int, timeout: float = 5.0) -> dict:
+    """Return a MAILERS entry for plain SMTP on loopback PORT."""
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": timeout},
+    }
+
+
+class SmtpInbox:
+    """What a loopback aiosmtpd server received: each mail parsed, with its envelope recipients."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler protocol
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        """Return the mails delivered to ADDRESS."""
+        return [m for m in self.messages if address in m["X-Envelope-To"].split(", ")]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """Start an SMTP server on loopback, point Django's SMTP backend at it, and yield its inbox."""
+    inbox = SmtpInbox()
+    with socket.socket() as probe:  # aiosmtpd checks its server by connecting, so it needs a real port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {"default": smtp_mailer(port)}
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -14,6 +14,7 @@ PATHS = [
     "t/<slug:tenant_slug>/settings/api/",
     "t/<slug:tenant_slug>/settings/api/policy/",
     "t/<slug:tenant_slug>/settings/api/access/off/",
+    "t/<slug:tenant_slug>/settings/api/contact/",
     "t/<slug:tenant_slug>/settings/api/keys/",
     "t/<slug:tenant_slug>/settings/api/keys/<int:key_id>/delete/",
     "t/<slug:tenant_slug>/settings/api/activity/",

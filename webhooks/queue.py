@@ -18,6 +18,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from accessgov.audit.models import Action
+from accessgov.core import mail
 from accessgov.policy.access import access_on
 from webhooks.delivery import SafeSender, SendResult, sender_from_settings
 from webhooks.destinations import InvalidUrl, parse_destination_url
@@ -304,8 +305,13 @@ def run_worker(
         loops += 1
         started = time.monotonic()
         run = DeliveryRun(rounds=1)
+        # The worker also sends the mail outbox, so a deployment runs one service for both.
+        mail_run = mail.send_queued()
+        if mail_run.attempted:
+            ops_logger.info(mail_run.describe())
         if deliver_due(run=run, report=report) == 0:
-            sleep(interval)
+            if not mail_run.attempted:
+                sleep(interval)
             continue
         run.seconds = time.monotonic() - started
         ops_logger.info(run.log_line(finished=False))

@@ -1,11 +1,12 @@
 """Workflows of the Manage API page: each saves, audits, and is the only way to do its change."""
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accessgov.audit.actions import Action, record_event
-from accessgov.core import keys
+from accessgov.core import keys, mail
 from accessgov.core.errors import ActionRefused
 from accessgov.policy.access import require_api_access, require_credential_room
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
@@ -105,3 +106,35 @@ def delete_api_key(*, api_key: ApiKey, by, ip: str | None) -> None:
         ip=ip,
     )
     locked.delete()
+
+
+@transaction.atomic
+def set_security_contacts(*, tenant: Tenant, contacts: list[str], by, ip: str | None) -> bool:
+    """Set TENANT's security contact addresses; return False (and record nothing) when unchanged."""
+    row = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = list(row.security_contacts)
+    if before == contacts:
+        return False
+    row.security_contacts = contacts
+    row.save(update_fields=["security_contacts"])
+    tenant.security_contacts = contacts
+    record_event(
+        tenant=tenant,
+        actor=by,
+        action=Action.SECURITY_CONTACT_CHANGED,
+        target=tenant,
+        details={"before": {"security_contacts": before}, "after": {"security_contacts": contacts}},
+        ip=ip,
+    )
+    added = [address for address in contacts if address not in before]
+    mail.queue_mail(
+        to=added,
+        subject=f"You are a security contact of {tenant.name}",
+        template="security_contact_added",
+        context={
+            "tenant": tenant,
+            "by": getattr(by, "get_username", lambda: "Support")(),
+            "manage_api_path": reverse("policy:show_manage_api", args=[tenant.slug]),
+        },
+    )
+    return True

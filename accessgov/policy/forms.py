@@ -1,6 +1,9 @@
 """The forms of Manage API: agree to the policy, name a new key."""
 
 from django import forms
+from django.core.validators import EmailValidator
+
+MAX_SECURITY_CONTACTS = 10
 
 
 class AgreePolicyForm(forms.Form):
@@ -26,3 +29,35 @@ class ApiKeyForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the key a name, e.g. the integration that will use it.")
         return name
+
+
+class SecurityContactForm(forms.Form):
+    id_stem_prefix = "contact-"
+    security_contacts = forms.CharField(
+        label="Security contact",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=(
+            "E-mail addresses, one per line or separated by commas, told when credentials expire or leak and "
+            "when a webhook destination is disabled. Leave empty to tell the tenant's administrators."
+        ),
+    )
+
+    def clean_security_contacts(self) -> list[str]:
+        raw = self.cleaned_data["security_contacts"].replace(",", "\n").replace(";", "\n")
+        addresses = []
+        validate = EmailValidator()
+        for item in raw.split():
+            address = item.strip().lower()
+            try:
+                validate(address)
+            except forms.ValidationError:
+                raise forms.ValidationError(f"“{item[:100]}” is not an e-mail address.") from None
+            if address not in addresses:
+                addresses.append(address)
+        if len(addresses) > MAX_SECURITY_CONTACTS:
+            raise forms.ValidationError(
+                f"Name at most {MAX_SECURITY_CONTACTS} addresses (this has {len(addresses)})."
+            )
+        return addresses

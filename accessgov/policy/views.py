@@ -16,7 +16,7 @@ from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy import actions
 from accessgov.policy.access import access_on
-from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm
+from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm, SecurityContactForm
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
 from tenants.access import administrator_required
 
@@ -44,6 +44,9 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         "partner_id_visible": request.GET.get("partner_id") == "show",
         "agree_form": AgreePolicyForm(initial={"version": policy.version if policy else ""}),
         "key_form": ApiKeyForm(),
+        "contact_form": SecurityContactForm(
+            initial={"security_contacts": "\n".join(tenant.security_contacts)}
+        ),
     }
     context.update(extra)
     return context
@@ -115,6 +118,31 @@ def turn_off_api_access(request: HttpRequest) -> HttpResponse:
         cancel_url=_manage_api_url(request),
         tab="manage",
     )
+
+
+@require_POST
+@administrator_required
+def set_security_contact(request: HttpRequest) -> HttpResponse:
+    """Save the tenant's security contact addresses (allowed whether API access is on or off)."""
+    form = SecurityContactForm(request.POST)
+    if not form.is_valid():
+        context = _manage_api_context(request, contact_form=form)
+        template = "policy/manage_api.html#security-contact" if request.htmx else "policy/manage_api.html"
+        return render(request, template, context, status=400)
+    actions.set_security_contacts(
+        tenant=request.tenant,
+        contacts=form.cleaned_data["security_contacts"],
+        by=request.user,
+        ip=get_client_ip(request),
+    )
+    if request.htmx:
+        return render(
+            request,
+            "policy/manage_api.html#security-contact",
+            _manage_api_context(request, contact_saved=True),
+        )
+    messages.success(request, "Security contact saved.")
+    return redirect(_manage_api_url(request) + "#security-contact")
 
 
 @never_cache
