@@ -348,6 +348,9 @@ ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE = os.environ.get("ACCESSGOV_WEBHOOKS_MANUAL_
 # Seconds a DNS lookup of a webhook host may take, counted in the delivery's total time; saving a
 # destination checks its addresses within this bound too.
 ACCESSGOV_WEBHOOKS_DNS_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_DNS_TIMEOUT", "2"))
+# Governance-event deliveries per tenant, whatever its number of destinations: (deliveries,
+# window seconds), every window at once; past it they wait for the next window (webhooks.budget).
+ACCESSGOV_TENANT_WEBHOOK_RATE = parse_tiers("ACCESSGOV_TENANT_WEBHOOK_RATE", "300/60,3000/3600")
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 ACCESSGOV_PAGE_SIZE = 25
 
