@@ -20,6 +20,8 @@ from django.utils import timezone
 from accessgov.audit.models import Action
 from accessgov.core import mail
 from accessgov.policy.access import access_on
+from tenants.models import Tenant
+from webhooks import budget
 from webhooks.delivery import SafeSender, SendResult, sender_from_settings
 from webhooks.destinations import InvalidUrl, parse_destination_url
 from webhooks.models import (
@@ -54,6 +56,8 @@ def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None) -> list[WebhookDeliv
 
     Tenants take turns: each tenant with something due gets an equal share of the round (its
     oldest due first), so one tenant's flood or hanging receivers cannot push another's back.
+    A tenant whose governance-event budget is used up has those deliveries deferred to when it has
+    room again (webhooks.budget), not claimed.
     """
     due = WebhookDelivery.objects.due(due_by or now)
     with transaction.atomic():
@@ -66,13 +70,30 @@ def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None) -> list[WebhookDeliv
         )
         if not tenant_ids:
             return []
+        # Claim rounds of the same tenants take turns across workers (PostgreSQL), so two workers
+        # cannot both spend what is left of one tenant's budget.
+        list(Tenant.objects.select_for_update().filter(pk__in=tenant_ids).order_by("pk").values_list("pk"))
+        rooms = budget.room_of(tenant_ids, now=now)
         share = max(1, -(-limit // len(tenant_ids)))
         per_tenant = []
         for tenant_id in tenant_ids:
+            room = rooms[tenant_id]
+            if room.free_at is not None:
+                deferred = budget.defer_governance(due, tenant_id=tenant_id, until=room.free_at)
+                logger.info(
+                    "Deferred %d webhook deliveries of tenant %s to %s", deferred, tenant_id, room.free_at
+                )
             rows = due.filter(tenant_id=tenant_id).order_by("next_attempt_at", "pk")
             if connection.features.has_select_for_update_skip_locked:
                 rows = rows.select_for_update(skip_locked=True)
-            per_tenant.append(list(rows.values_list("pk", flat=True)[:share]))
+            picked, governance = [], 0
+            for pk, event_type in rows.values_list("pk", "event_type")[:share]:
+                if event_type not in budget.UNBUDGETED:
+                    if governance >= room.remaining:
+                        continue  # past the budget: still due, deferred by the next round
+                    governance += 1
+                picked.append(pk)
+            per_tenant.append(picked)
         # Round-robin: the first of each tenant, then the second of each, and so on.
         ids = [pk for turn in zip_longest(*per_tenant) for pk in turn if pk is not None][:limit]
         # The conditional update in claim() is what makes a claim exclusive where SKIP LOCKED is

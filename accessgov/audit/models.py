@@ -52,6 +52,7 @@ class Action(models.TextChoices):
     MFA_TOTP_STARTED = "mfa.totp_started", "Authenticator app enrolment started"
     MFA_TOTP_ADDED = "mfa.totp_added", "Authenticator app added, recovery codes made"
     MFA_PASSKEY_ADDED = "mfa.passkey_added", "Passkey added"
+    MFA_RECOVERY_CODES_MADE = "mfa.recovery_codes_made", "Recovery codes made"
     MFA_REMOVED = "mfa.removed", "Second factor removed"
     MFA_VERIFIED = "mfa.verified", "Signed in with a second factor"
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used", "Signed in with a recovery code"
