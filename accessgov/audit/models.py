@@ -1,5 +1,7 @@
 """The append-only audit log: one row per governance change, and the vocabulary of its actions."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -60,6 +62,52 @@ class Action(models.TextChoices):
     GATEWAY_KEY_DELETED = "gateway_key.deleted", "Gateway key deleted"
 
 
+# How the Activity page names the keys of an event's details; any other key is shown as written.
+DETAIL_LABELS = {
+    "allowed_ips": "Whitelisted IP addresses",
+    "all_organizations": "All organizations",
+    "organization_ids": "Organizations",
+    "starts_at": "Start date",
+    "expires_at": "Expiration date",
+    "is_enabled": "Enabled",
+    "token_id": "Token ID",
+    "url": "URL",
+    "api_access": "API access",
+    "api_user": "API user",
+}
+
+
+def detail_label(key: str) -> str:
+    """Return how the Activity page names the details key KEY."""
+    return DETAIL_LABELS.get(key) or key.replace("_", " ").capitalize()
+
+
+def detail_text(value) -> str:
+    """Return VALUE of an event's details as the Activity page shows it."""
+    if value is None:
+        return "—"
+    if value is True or value is False:
+        return "yes" if value else "no"
+    if value == "" or value == []:
+        return "(empty)"
+    if isinstance(value, list | tuple):
+        return ", ".join(detail_text(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{detail_label(str(k))}: {detail_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+@dataclass(frozen=True)
+class DetailRow:
+    """One line of an event's details: a changed value (old and new) or a recorded value."""
+
+    label: str
+    value: str = ""
+    old: str = ""
+    new: str = ""
+    changed: bool = False
+
+
 class AuditEventQuerySet(TenantOwnedQuerySet):
     def update(self, **kwargs):
         raise TypeError("Audit events are append-only.")
@@ -103,6 +151,34 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
+
+    def detail_rows(self) -> list[DetailRow]:
+        """Return the recorded details as rows: each change (old and new value) first, then the rest.
+
+        Changes are recorded as {"changes": {field: {"from": old, "to": new}}} by every edit.
+        """
+        details = self.details if isinstance(self.details, dict) else {"details": self.details}
+        rows = []
+        changes = details.get("changes")
+        if isinstance(changes, dict):
+            for key, change in changes.items():
+                if isinstance(change, dict) and set(change) == {"from", "to"}:
+                    rows.append(
+                        DetailRow(
+                            label=detail_label(key),
+                            old=detail_text(change["from"]),
+                            new=detail_text(change["to"]),
+                            changed=True,
+                        )
+                    )
+                else:
+                    rows.append(DetailRow(label=detail_label(key), value=detail_text(change)))
+        rows += [
+            DetailRow(label=detail_label(key), value=detail_text(value))
+            for key, value in details.items()
+            if key != "changes" or not isinstance(value, dict)
+        ]
+        return rows
 
     @property
     def action_label(self) -> str:
