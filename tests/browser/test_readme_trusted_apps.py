@@ -64,7 +64,7 @@ def test_a_new_user_runs_the_readme_oauth_flow_against_the_demo(tls_server, ca_f
 
     environment = {
         **os.environ,
-        "ACCESSGOV_URL": tls_server,
+        "BASE_URL": tls_server,
         "CLIENT_ID": demo["client_id"],
         "CLIENT_SECRET": demo["client_secret"],
         # Only because the test server's certificate is the test CA's; requests reads this itself.
