@@ -13,6 +13,7 @@ class Action(models.TextChoices):
     # Support staff's changes to a tenant's directory in the Django admin
     TENANT_CREATED = "tenant.created", "Tenant created"
     TENANT_RENAMED = "tenant.renamed", "Tenant renamed"
+    TENANT_SETTINGS_CHANGED = "tenant.settings_changed", "Tenant settings changed"
     ORGANIZATION_ADDED = "organization.added", "Organization added"
     ORGANIZATION_RENAMED = "organization.renamed", "Organization renamed"
     ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
@@ -74,6 +75,7 @@ DETAIL_LABELS = {
     "url": "URL",
     "api_access": "API access",
     "api_user": "API user",
+    "administrators_must_use_mfa": "Administrators must use MFA",
 }
 
 

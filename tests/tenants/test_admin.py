@@ -139,3 +139,21 @@ def test_membership_and_organization_changes_made_inline_on_the_tenant_are_audit
     assert response.status_code == 302, response.content[:3000]
     assert not Membership.objects.exists()
     assert AuditEvent.objects.get(action="membership.removed").tenant == tenant
+
+
+def test_staff_turning_off_a_tenants_mfa_requirement_is_in_its_activity_with_old_and_new_value(
+    staff_client, tenant
+):
+    Tenant.objects.filter(pk=tenant.pk).update(administrators_must_use_mfa=True)
+    empty_inlines = _inline_management("organizations", 0, 0) | _inline_management("memberships", 0, 0)
+    response = staff_client.post(
+        f"/admin/tenants/tenant/{tenant.pk}/change/",
+        {"name": tenant.name, "slug": tenant.slug, **empty_inlines},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    tenant.refresh_from_db()
+    assert not tenant.administrators_must_use_mfa
+    [changed] = _events("tenant.settings_changed")
+    assert changed.tenant == tenant and changed.actor_label == "support (staff)"
+    assert changed.details == {"changes": {"administrators_must_use_mfa": {"from": True, "to": False}}}
+    assert not _events("tenant.renamed")
