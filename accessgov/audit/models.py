@@ -157,9 +157,16 @@ class AuditEvent(models.Model):
     def detail_rows(self) -> list[DetailRow]:
         """Return the recorded details as rows: each change (old and new value) first, then the rest.
 
-        Changes are recorded as {"changes": {field: {"from": old, "to": new}}} by every edit.
+        Changes are recorded as {"changes": {field: {"from": old, "to": new}}} by every edit; the
+        shape {"before": {field: old}, "after": {field: new}} is read the same way.
         """
         details = self.details if isinstance(self.details, dict) else {"details": self.details}
+        before, after = details.get("before"), details.get("after")
+        if isinstance(before, dict) and isinstance(after, dict) and "changes" not in details:
+            changes = {key: {"from": before.get(key), "to": after.get(key)} for key in {**before, **after}}
+            details = {"changes": changes} | {
+                k: v for k, v in details.items() if k not in ("before", "after")
+            }
         rows = []
         changes = details.get("changes")
         if isinstance(changes, dict):

@@ -181,3 +181,18 @@ def test_the_audit_events_lists_query_count_does_not_grow_with_details(
         response = api.get("AuditEvents", auth, params={"$top": 50})
     assert len(response.json()["Data"]) == 42
     assert all(row["Details"] for row in response.json()["Data"] if row["Action"] == "token.updated")
+
+
+def test_details_recorded_as_before_and_after_also_show_as_old_and_new_values(tenant):
+    event = AuditEventFactory(
+        tenant=tenant,
+        action="tenant.security_contact_changed",
+        details={"before": {"security_contacts": []}, "after": {"security_contacts": ["soc@example.com"]}},
+    )
+    [row] = event.detail_rows()
+    assert (row.label, row.old, row.new, row.changed) == (
+        "Security contacts",
+        "(empty)",
+        "soc@example.com",
+        True,
+    )
