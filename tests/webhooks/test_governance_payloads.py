@@ -75,6 +75,19 @@ def test_every_governance_event_carries_no_actors_address_and_token_allowlists_a
     for event_type, body in bodies.items():
         assert ACTOR_IP not in json.dumps(body), event_type
         assert body["data"]["actor"] in {admin_user.username, "system"}
+        # The fields docs/webhooks.md lists, and no other.
+        assert set(body["data"]) == {
+            "event_id",
+            "action",
+            "label",
+            "actor",
+            "target",
+            "details",
+            "occurred_at",
+            "tenant",
+        }
+        assert set(body["data"]["target"]) == {"type", "id", "label"}
+        assert set(body["data"]["tenant"]) == {"partner_id", "name"}
     assert bodies["token.created"]["data"]["details"]["allowed_ips"] == ALLOWLIST
     assert bodies["token.updated"]["data"]["details"]["changes"]["allowed_ips"] == {
         "from": ALLOWLIST,
