@@ -306,20 +306,19 @@ def rotate_secret(
 def retire_old_secret(*, destination: WebhookDestination, by, ip: str | None) -> bool:
     """Stop signing with DESTINATION's old secret now; return False if it no longer signed."""
     now = timezone.now()
-    # A conditional UPDATE: of two concurrent retirements exactly one changes the row.
-    changed = (
-        WebhookDestination.objects.filter(pk=destination.pk, previous_secret_expires_at__gt=now)
-        .exclude(previous_signing_secret="")
-        .update(previous_signing_secret="", previous_secret_expires_at=None, updated_at=now)
-    )
-    if not changed:
+    locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
+    if locked is None or len(locked.secrets_in_use(now)) < 2:
         return False
+    would_have_signed_until = locked.previous_secret_expires_at
+    locked.previous_signing_secret, locked.previous_secret_expires_at = "", None
+    locked.updated_at = now
+    locked.save(update_fields=["previous_signing_secret", "previous_secret_expires_at", "updated_at"])
     record_event(
         tenant=destination.tenant,
         actor=by,
         action=Action.WEBHOOK_OLD_SECRET_RETIRED,
-        target=destination,
-        details={"would_have_signed_until": destination.previous_secret_expires_at.isoformat()},
+        target=locked,
+        details={"would_have_signed_until": would_have_signed_until.isoformat()},
         ip=ip,
     )
     destination.previous_signing_secret, destination.previous_secret_expires_at = "", None
