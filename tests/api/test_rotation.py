@@ -6,12 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from accessgov.api import cache as credentials
 from accessgov.audit.models import AuditEvent
 from accessgov.policy import actions as key_actions
 from accessgov.policy.models import ApiKey
 from tests.api.conftest import error_of
-from tests.api.test_cache import redis_cache  # noqa: F401 - the fixture, used by name below
 from tests.conftest import basic_auth, bearer_auth
 from tests.factories import UserFactory
 from tokens import rotation
@@ -166,24 +164,6 @@ def test_retiring_an_api_keys_old_secret_now(api, api_key):
     assert key_actions.retire_previous_key_secret(api_key=key, by=None, ip=None) is True
     assert error_of(api.get("Me", bearer_auth(old))) == (401, "invalid_credentials")
     assert api.get("Me", bearer_auth(new)).status_code == 200
-
-
-def test_first_use_retirement_reaches_another_app_servers_cached_copy(
-    api,
-    token,
-    redis_cache,
-    django_capture_on_commit_callbacks,  # noqa: F811
-):
-    old = token.secret
-    new = _roll_token(token, "first_use")
-    assert api.get("Me", basic_auth(token.token_id, old)).status_code == 200
-    stale = credentials.get(f"t:{token.token_id}")
-    assert stale is not None and stale.record.previous_digest
-    with django_capture_on_commit_callbacks(execute=True):
-        assert api.get("Me", basic_auth(token.token_id, new)).status_code == 200
-    # A second app server still holding the copy from before the first use: its version is old.
-    credentials._entries[f"t:{token.token_id}"] = stale
-    assert error_of(api.get("Me", basic_auth(token.token_id, old))) == (401, "invalid_credentials")
 
 
 def test_the_old_secret_header_is_served_over_a_real_https_connection(http, token):
