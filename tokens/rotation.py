@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from accessgov.audit.actions import Action, record_event
 from accessgov.core.credentials import Kind, announce_change, cache_key
 from accessgov.core.errors import ActionRefused
-from accessgov.core.rotation import Overlap, RetiringSecret
+from accessgov.core.rotation import Overlap, RetiringSecret, retire_previous_of
 from accessgov.policy.access import require_api_access
 from tokens.models import ThirdPartyToken
 
@@ -91,22 +91,10 @@ def retire_previous_secret(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        # A conditional UPDATE: of two concurrent retirements (two app servers seeing the new
-        # secret's first use at once) exactly one changes the row and is audited.
-        live = ThirdPartyToken.objects.filter(pk=token.pk, previous_retires_at__gt=now).exclude(
-            previous_digest=""
-        )
-        if on_first_use:
-            live = live.filter(previous_retires_on_first_use=True)
         retires_at = token.previous_retires_at
-        changed = live.update(
-            previous_digest="",
-            previous_pepper_id="",
-            previous_retires_at=None,
-            previous_retires_on_first_use=False,
-            updated_at=now,
-        )
-        if not changed:
+        if not retire_previous_of(
+            ThirdPartyToken, token.pk, now=now, on_first_use=on_first_use, updated_at=now
+        ):
             return False
         token.forget_previous()
         token.updated_at = now

@@ -145,6 +145,28 @@ class RetiringSecret(models.Model):
     forget_previous.alters_data = True
 
 
+def retire_previous_of(
+    model: type[RetiringSecret], pk: int, *, now: datetime, on_first_use: bool, **also
+) -> bool:
+    """Retire the old secret of MODEL's row PK if it still works at NOW; return whether it did.
+
+    One conditional UPDATE: of two concurrent retirements (two app servers seeing the new secret's
+    first use at once) exactly one changes the row. ON_FIRST_USE retires only an old secret whose
+    roll asked for that. ALSO: more fields to set (updated_at).
+    """
+    live = model._default_manager.filter(pk=pk, previous_retires_at__gt=now).exclude(previous_digest="")
+    if on_first_use:
+        live = live.filter(previous_retires_on_first_use=True)
+    changed = live.update(
+        previous_digest="",
+        previous_pepper_id="",
+        previous_retires_at=None,
+        previous_retires_on_first_use=False,
+        **also,
+    )
+    return bool(changed)
+
+
 def principal_fields(row: RetiringSecret, match: SecretMatch, now: datetime) -> dict:
     """Return what a Principal says about the secret it presented (see core.credentials.Principal)."""
     if match == SecretMatch.PREVIOUS:

@@ -11,7 +11,7 @@ from accessgov.audit.actions import Action, record_event
 from accessgov.core import keys, mail
 from accessgov.core.credentials import Kind, announce_change, cache_key
 from accessgov.core.errors import ActionRefused
-from accessgov.core.rotation import Overlap, RetiringSecret
+from accessgov.core.rotation import Overlap, RetiringSecret, retire_previous_of
 from accessgov.policy.access import require_api_access, require_credential_room
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
 from tenants.models import Tenant
@@ -193,18 +193,8 @@ def retire_previous_key_secret(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        # A conditional UPDATE: of two concurrent retirements exactly one changes the row.
-        live = ApiKey.objects.filter(pk=api_key.pk, previous_retires_at__gt=now).exclude(previous_digest="")
-        if on_first_use:
-            live = live.filter(previous_retires_on_first_use=True)
         retires_at = api_key.previous_retires_at
-        changed = live.update(
-            previous_digest="",
-            previous_pepper_id="",
-            previous_retires_at=None,
-            previous_retires_on_first_use=False,
-        )
-        if not changed:
+        if not retire_previous_of(ApiKey, api_key.pk, now=now, on_first_use=on_first_use):
             return False
         api_key.forget_previous()
         # A queryset UPDATE sends no post_save: say it, so every app server drops its copy.
