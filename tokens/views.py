@@ -108,7 +108,6 @@ def _reveal(
         "curl": f"curl --fail-with-body -H '{header}' https://{request.get_host()}/api/v1/Me",
         "heading": heading,
         "rolled": rolled,
-        "now": timezone.now(),
     }
     return render(request, "tokens/token_reveal.html", context)
 
