@@ -69,6 +69,12 @@ PATHS = [
     "accounts/login/passkey/begin/",
     "accounts/login/passkey/complete/",
     "accounts/passkeys/messages.js",
+    # Added on purpose since: rolling secrets with an overlap, and renewing a token (issue 14).
+    "t/<slug:tenant_slug>/settings/api/keys/<int:key_id>/regenerate/",
+    "t/<slug:tenant_slug>/settings/api/keys/<int:key_id>/retire-old-secret/",
+    "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/retire-old-secret/",
+    "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/renew/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/secret/retire-old/",
 ]
 
 
@@ -117,6 +123,15 @@ def test_every_path_is_exactly_the_one_it_was():
         ("tokens:edit_token", ["acme", 7], "/t/acme/settings/api/tokens/7/edit/"),
         ("tokens:revoke_token", ["acme", 7], "/t/acme/settings/api/tokens/7/revoke/"),
         ("tokens:regenerate_secret", ["acme", 7], "/t/acme/settings/api/tokens/7/regenerate/"),
+        ("tokens:retire_old_secret", ["acme", 7], "/t/acme/settings/api/tokens/7/retire-old-secret/"),
+        ("tokens:renew_token", ["acme", 7], "/t/acme/settings/api/tokens/7/renew/"),
+        ("policy:regenerate_api_key", ["acme", 7], "/t/acme/settings/api/keys/7/regenerate/"),
+        ("policy:retire_old_key_secret", ["acme", 7], "/t/acme/settings/api/keys/7/retire-old-secret/"),
+        (
+            "webhooks:retire_old_secret",
+            ["acme", 7],
+            "/t/acme/settings/api/webhooks/destinations/7/secret/retire-old/",
+        ),
         ("trusted:list_applications", ["acme"], "/t/acme/settings/api/trusted-apps/"),
         ("trusted:authorize_application", ["acme"], "/t/acme/settings/api/trusted-apps/authorize/"),
         ("trusted:revoke_authorization", ["acme", 7], "/t/acme/settings/api/trusted-apps/7/revoke/"),

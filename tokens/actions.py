@@ -222,11 +222,20 @@ def regenerate_secret(
             # Reinstating brings a credential back: it needs a place like a new one.
             require_credential_room(locked.tenant)
         secret = locked.set_secret(now)
+        locked.forget_previous()  # no overlap: every earlier secret stops (tokens.rotation rolls with one)
         locked.revoked_at = None
         locked.revoked_by = None
         locked.updated_at = now
         locked.save(
-            update_fields=["digest", "pepper_id", "secret_set_at", "revoked_at", "revoked_by", "updated_at"]
+            update_fields=[
+                "digest",
+                "pepper_id",
+                "secret_set_at",
+                "revoked_at",
+                "revoked_by",
+                "updated_at",
+                *locked.ROTATION_FIELDS,
+            ]
         )
         record_event(
             tenant=locked.tenant,

@@ -20,6 +20,7 @@ from accessgov.core.credentials import (
     refuse,
     within_scope,
 )
+from accessgov.core.rotation import principal_fields
 from accessgov.policy.access import access_on
 from tokens.models import ThirdPartyToken, is_well_formed_token_id
 
@@ -74,7 +75,8 @@ def decide_token(
     if token is None:
         keys.burn_equal_time(secret)
         return refuse(Refusal.UNKNOWN_CREDENTIAL)
-    if not token.matches(secret):
+    match = token.match_secret(secret, now)
+    if match is None:
         return refuse(Refusal.WRONG_SECRET)
     # From here on the caller proved it holds the secret, so it may learn why it is refused.
     if token.revoked_at is not None:
@@ -103,5 +105,6 @@ def decide_token(
             expires_at=token.expires_at,
             record=token,
             rate_key=cache_key(Kind.TOKEN, token.token_id),
+            **principal_fields(token, match, now),
         )
     )

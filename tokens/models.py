@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 from accessgov.core import keys
 from accessgov.core.clientip import parse_address
 from accessgov.core.credentials import Kind, OrganizationScope, announce_change, cache_key
+from accessgov.core.rotation import RetiringSecret
 from tenants.models import Tenant, TenantOwnedQuerySet
 
 TOKEN_ID_PREFIX = "agt_"
@@ -85,7 +86,7 @@ class ThirdPartyTokenQuerySet(TenantOwnedQuerySet):
         return self.filter(revoked_at__isnull=False, revoked_at__lte=now - grace_period(grace_days))
 
 
-class ThirdPartyToken(models.Model):
+class ThirdPartyToken(RetiringSecret, models.Model):
     """A credential a tenant's own scripts send as HTTP Basic TOKEN_ID:TOKEN_SECRET."""
 
     # Database-level on_delete throughout: a model may not mix both kinds, and every foreign key
@@ -170,9 +171,11 @@ class ThirdPartyToken(models.Model):
         deleted_on = self.deleted_on(grace_days)
         return deleted_on is not None and now < deleted_on
 
-    def matches(self, secret: str) -> bool:
-        """Return whether SECRET is this token's secret, compared in constant time."""
-        return keys.digest_matches(secret, self.digest, self.pepper_id)
+    def matches(self, secret: str, now: datetime | None = None) -> bool:
+        """Return whether SECRET is this token's secret (or, at NOW, its old one during an overlap)."""
+        if now is None:
+            return keys.digest_matches(secret, self.digest, self.pepper_id)
+        return self.match_secret(secret, now) is not None
 
     @sensitive_variables("secret")
     def set_secret(self, now: datetime) -> str:

@@ -11,4 +11,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.edit_token, name="edit_token"),
     path("<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
     path("<int:pk>/regenerate/", views.regenerate_secret, name="regenerate_secret"),
+    path("<int:pk>/retire-old-secret/", views.retire_old_secret, name="retire_old_secret"),
+    path("<int:pk>/renew/", views.renew_token, name="renew_token"),
 ]

@@ -20,11 +20,12 @@ from accessgov.core.clientip import get_client_ip
 from accessgov.core.confirm import render_confirmation
 from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
+from accessgov.core.rotation import RollForm
 from accessgov.policy.access import access_on
 from tenants.access import administrator_required
 from tenants.models import Organization
-from tokens import actions
-from tokens.forms import TokenFilterForm, TokenForm, format_allowlist
+from tokens import actions, rotation
+from tokens.forms import ALL, SELECTED, TokenFilterForm, TokenForm, format_allowlist
 from tokens.models import ThirdPartyToken
 
 
@@ -94,7 +95,9 @@ def list_tokens(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_variables()  # every local: the secret is in several of them
-def _reveal(request: HttpRequest, token: ThirdPartyToken, secret: str, *, heading: str) -> HttpResponse:
+def _reveal(
+    request: HttpRequest, token: ThirdPartyToken, secret: str, *, heading: str, rolled: bool = False
+) -> HttpResponse:
     credentials = base64.b64encode(f"{token.token_id}:{secret}".encode()).decode()
     header = f"Authorization: Basic {credentials}"
     context = {
@@ -104,12 +107,21 @@ def _reveal(request: HttpRequest, token: ThirdPartyToken, secret: str, *, headin
         "header": header,
         "curl": f"curl --fail-with-body -H '{header}' https://{request.get_host()}/api/v1/Me",
         "heading": heading,
+        "rolled": rolled,
     }
     return render(request, "tokens/token_reveal.html", context)
 
 
-def _form_page(request: HttpRequest, form: TokenForm, *, token: ThirdPartyToken | None, status: int = 200):
+def _form_page(
+    request: HttpRequest,
+    form: TokenForm,
+    *,
+    token: ThirdPartyToken | None,
+    status: int = 200,
+    renewing: ThirdPartyToken | None = None,
+):
     context = {
+        "renewing": renewing,
         "tab": "tokens",
         "form": form,
         "token": token,
@@ -157,6 +169,7 @@ def show_token(request: HttpRequest, pk: int) -> HttpResponse:
         # A permission the catalogue no longer has grants nothing; it is shown as such.
         "permissions": [(p, label_of(p), p in catalogue.current().permissions) for p in token.permissions],
         "can_reinstate": token.can_be_reinstated(now),
+        "old_secret_live": token.previous_secret_live(now),
     }
     return render(request, "tokens/token_detail.html", context)
 
@@ -232,18 +245,23 @@ def regenerate_secret(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask for confirmation, then give a token a new secret (reinstating it within its grace)."""
     token = _token_or_404(request, pk)
     now = timezone.now()
-    form = ConfirmForm(request.POST or None)
+    revoked = token.revoked_at is not None
+    # A live token rolls with the overlap chosen; a revoked one is reinstated, with no overlap.
+    form = ConfirmForm(request.POST or None) if revoked else RollForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        ip = get_client_ip(request)
         try:
-            token, secret, reinstated = actions.regenerate_secret(
-                token=token, by=request.user, ip=get_client_ip(request)
-            )
+            if revoked:
+                token, secret, _ = actions.regenerate_secret(token=token, by=request.user, ip=ip)
+            else:
+                token, secret = rotation.roll_token_secret(
+                    token=token, overlap=form.cleaned_data["overlap"], by=request.user, ip=ip
+                )
         except ActionRefused as refusal:
             messages.error(request, str(refusal))
             return redirect(_token_url(request, token))
-        heading = f"Token “{token.name}” reinstated" if reinstated else f"New secret for “{token.name}”"
-        return _reveal(request, token, secret, heading=heading)
-    revoked = token.revoked_at is not None
+        heading = f"Token “{token.name}” reinstated" if revoked else f"New secret for “{token.name}”"
+        return _reveal(request, token, secret, heading=heading, rolled=not revoked)
     can_reinstate = token.can_be_reinstated(now)
     asks = not revoked or can_reinstate  # past its grace, there is nothing to confirm
     return render_confirmation(
@@ -259,5 +277,52 @@ def regenerate_secret(request: HttpRequest, pk: int) -> HttpResponse:
         token=token,
         revoked=revoked,
         can_reinstate=can_reinstate,
+        old_secret_live=token.previous_secret_live(now),
         status_text=token.describe_status(now),
     )
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def retire_old_secret(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask for confirmation, then stop a rolled token's old secret at once."""
+    token = _token_or_404(request, pk)
+    now = timezone.now()
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if rotation.retire_previous_secret(token=token, by=request.user, ip=get_client_ip(request), now=now):
+            messages.success(request, f"The old secret of “{token.name}” is retired: only the new one works.")
+        else:
+            messages.info(request, f"“{token.name}” has no old secret still working.")
+        return redirect(_token_url(request, token))
+    live = token.previous_secret_live(now)
+    return render_confirmation(
+        request,
+        form if live else None,
+        text="tokens/token_detail.html#retire-old-secret",
+        title="Retire old secret now",
+        button="Retire old secret now",
+        cancel_url=_token_url(request, token),
+        cancel_label="Cancel" if live else "Back to the token",
+        tab="tokens",
+        token=token,
+        old_secret_live=live,
+    )
+
+
+@require_GET
+@administrator_required
+def renew_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show Create Token prefilled from a token (name suffixed, a new expiry) for review; no secret is copied."""
+    source = _token_or_404(request, pk)
+    now = timezone.now()
+    initial = {
+        "name": rotation.renewal_name(source.name, now),
+        "description": source.description,
+        "expires_at": rotation.renewal_expiry(source, now),
+        "allowed_ips": format_allowlist(source.allowed_ips),
+        "organization_access": ALL if source.all_organizations else SELECTED,
+        "organizations": source.organization_ids,
+        "permissions": source.permissions,
+    }
+    return _form_page(request, TokenForm(tenant=request.tenant, initial=initial), token=None, renewing=source)

@@ -2,7 +2,6 @@
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -10,6 +9,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accessgov.audit.actions import Action, record_event
 from accessgov.core.errors import ActionRefused
+from accessgov.core.rotation import Overlap, retirement_of
 from accessgov.policy.access import access_on, api_off_message, require_api_access
 from tenants.models import Tenant
 from webhooks import domains, events, signing
@@ -25,8 +25,6 @@ from webhooks.models import (
 MAX_DOMAINS_PER_TENANT = 100
 MAX_DESTINATIONS_PER_TENANT = 50
 MAX_NOTIFICATION_BYTES = 64 * 1024
-# How long the secret replaced by a rotation still signs (as a second signature).
-ROTATION_OVERLAP = timedelta(hours=24)
 API_OFF = api_off_message(before="changing webhook settings")
 
 __all__ = ["ActionRefused"]
@@ -257,16 +255,30 @@ def reveal_secret(*, destination: WebhookDestination, by, ip: str | None) -> str
 
 @sensitive_variables("secret")
 @transaction.atomic
-def rotate_secret(*, destination: WebhookDestination, by, ip: str | None) -> str:
-    """Give DESTINATION a new signing secret and return it; the old one also signs for 24 hours."""
+def rotate_secret(
+    *, destination: WebhookDestination, by, ip: str | None, overlap: Overlap | str = Overlap.DAY
+) -> str:
+    """Give DESTINATION a new signing secret and return it; the old one also signs until OVERLAP ends.
+
+    During the overlap every delivery carries two signatures (Standard Webhooks allows several),
+    so a receiver holding either secret verifies it. An old secret still signing from an earlier
+    rotation stops now.
+    """
+    overlap = Overlap(overlap)
+    if overlap == Overlap.FIRST_USE:
+        # Only we use a signing secret: its "first use" by the receiver cannot be seen.
+        raise ActionRefused(
+            "Choose how long the old signing secret keeps signing: none, 1 hour, 1 day or 7 days."
+        )
     _require_api_access(destination.tenant)
     locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
     if locked is None:
         raise ActionRefused("That destination was deleted.")
     now = timezone.now()
     secret = signing.generate_secret()
-    locked.previous_signing_secret = locked.signing_secret
-    locked.previous_secret_expires_at = now + ROTATION_OVERLAP
+    retires_at = retirement_of(overlap, now)
+    locked.previous_signing_secret = locked.signing_secret if retires_at else ""
+    locked.previous_secret_expires_at = retires_at
     locked.signing_secret = secret
     locked.updated_at = now
     locked.save(
@@ -282,10 +294,36 @@ def rotate_secret(*, destination: WebhookDestination, by, ip: str | None) -> str
         actor=by,
         action=Action.WEBHOOK_SECRET_ROTATED,
         target=locked,
-        details={"old_secret_signs_until": locked.previous_secret_expires_at.isoformat()},
+        details={
+            "overlap": overlap.value,
+            "old_secret_signs_until": retires_at.isoformat() if retires_at else None,
+        },
         ip=ip,
     )
     return secret
+
+
+@transaction.atomic
+def retire_old_secret(*, destination: WebhookDestination, by, ip: str | None) -> bool:
+    """Stop signing with DESTINATION's old secret now; return False if it no longer signed."""
+    now = timezone.now()
+    locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
+    if locked is None or len(locked.secrets_in_use(now)) < 2:
+        return False
+    would_have_signed_until = locked.previous_secret_expires_at
+    locked.previous_signing_secret, locked.previous_secret_expires_at = "", None
+    locked.updated_at = now
+    locked.save(update_fields=["previous_signing_secret", "previous_secret_expires_at", "updated_at"])
+    record_event(
+        tenant=destination.tenant,
+        actor=by,
+        action=Action.WEBHOOK_OLD_SECRET_RETIRED,
+        target=locked,
+        details={"would_have_signed_until": would_have_signed_until.isoformat()},
+        ip=ip,
+    )
+    destination.previous_signing_secret, destination.previous_secret_expires_at = "", None
+    return True
 
 
 @transaction.atomic

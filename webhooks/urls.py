@@ -14,6 +14,11 @@ urlpatterns = [
     path("destinations/<int:destination_id>/delete/", views.delete_destination, name="delete_destination"),
     path("destinations/<int:destination_id>/secret/", views.reveal_secret, name="reveal_secret"),
     path("destinations/<int:destination_id>/secret/rotate/", views.rotate_secret, name="rotate_secret"),
+    path(
+        "destinations/<int:destination_id>/secret/retire-old/",
+        views.retire_old_secret,
+        name="retire_old_secret",
+    ),
     path("destinations/<int:destination_id>/test/", views.send_test, name="send_test"),
     path(
         "destinations/<int:destination_id>/deliveries/<int:delivery_id>/",

@@ -17,6 +17,7 @@ from django_ratelimit.core import is_ratelimited
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.confirm import render_confirmation
 from accessgov.core.forms import ConfirmForm
+from accessgov.core.rotation import RollForm
 from accessgov.policy.access import access_on
 from tenants.access import administrator_required
 from webhooks import actions, events
@@ -283,6 +284,7 @@ def _destination_context(request: HttpRequest, destination: WebhookDestination, 
         .values_list("next_attempt_at", flat=True)
         .first(),
         "secret": None,
+        "old_secret_live": len(destination.secrets_in_use()) > 1,
         "test_attempt": None,
         "test_delivery": None,  # a queued test event not yet sent: the result part polls for it
         "sending": None,  # a queued redelivery not yet sent: the delivery log polls for it
@@ -323,14 +325,19 @@ def reveal_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @administrator_required
 def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
-    """Ask for confirmation, then replace the signing secret and show the new one once here."""
+    """Ask for the overlap, then replace the signing secret and show the new one once here."""
     found, refused = _destination_to_change(request, destination_id)
     if refused:
         return refused
-    form = ConfirmForm(request.POST or None)
+    form = RollForm(request.POST or None, timed_only=True)
     if request.method == "POST" and form.is_valid():
         try:
-            secret = actions.rotate_secret(destination=found, by=request.user, ip=get_client_ip(request))
+            secret = actions.rotate_secret(
+                destination=found,
+                by=request.user,
+                ip=get_client_ip(request),
+                overlap=form.cleaned_data["overlap"],
+            )
         except actions.ActionRefused as refusal:
             return _refuse(request, str(refusal), to=_destination_url(request, found))
         found.refresh_from_db()
@@ -339,11 +346,42 @@ def rotate_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
         request,
         form,
         text=f"{DETAIL}#rotate-secret",
-        title="Rotate signing secret",
-        button="Rotate secret",
+        title="Regenerate signing secret",
+        button="Regenerate signing secret",
+        primary=True,
         cancel_url=_destination_url(request, found),
         tab="webhooks",
         destination=found,
+        old_secret_live=len(found.secrets_in_use()) > 1,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def retire_old_secret(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Ask for confirmation, then stop signing with the old secret at once."""
+    found = _destination(request, destination_id)
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if actions.retire_old_secret(destination=found, by=request.user, ip=get_client_ip(request)):
+            messages.success(
+                request, "The old signing secret is retired: deliveries carry only the new signature."
+            )
+        else:
+            messages.info(request, "No old signing secret was still signing.")
+        return redirect(_destination_url(request, found))
+    live = len(found.secrets_in_use()) > 1
+    return render_confirmation(
+        request,
+        form if live else None,
+        text=f"{DETAIL}#retire-old-secret",
+        title="Retire old secret now",
+        button="Retire old secret now",
+        cancel_url=_destination_url(request, found),
+        cancel_label="Cancel" if live else "Back to the destination",
+        tab="webhooks",
+        destination=found,
+        old_secret_live=live,
     )
 
 

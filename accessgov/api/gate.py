@@ -19,9 +19,11 @@ from accessgov.api.envelope import ERRORS, ApiError
 from accessgov.core import catalogue
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.credentials import Decision, Kind, Principal, Refusal, record_last_use, within_scope
+from accessgov.policy import actions as api_key_actions
 from accessgov.policy import auth as api_key_auth
 from accessgov.trusted import auth as oauth_auth
 from tokens import auth as token_auth
+from tokens import rotation as token_rotation
 
 # The path parameter that names the organization a request acts on; out of the caller's scope it
 # is answered exactly like an organization that does not exist.
@@ -35,6 +37,8 @@ class CredentialKind:
     find: Callable[[PresentedCredential], object | None]  # one indexed query
     decide: Callable[..., Decision]  # (record, presented, *, ip, permission, now), no query
     used: Callable[[object], object]  # the row whose last_used_at a successful call sets
+    # (row, now): the first use of a rolled secret retires the old one (core.rotation.Overlap.FIRST_USE)
+    retire_previous: Callable[[object, datetime], object] | None = None
 
 
 KINDS: dict[Kind, CredentialKind] = {
@@ -44,13 +48,19 @@ KINDS: dict[Kind, CredentialKind] = {
             record, secret=presented.secret, client_ip=ip, permission=permission, now=now
         ),
         used=lambda token: token,
+        retire_previous=lambda token, now: token_rotation.retire_previous_secret(
+            token=token, by=None, ip=None, on_first_use=True, now=now
+        ),
     ),
     Kind.API_KEY: CredentialKind(
         find=lambda presented: api_key_auth.find_api_key(presented.identifier),
         decide=lambda record, presented, *, ip, permission, now: api_key_auth.decide_api_key(
-            record, secret=presented.secret
+            record, secret=presented.secret, now=now
         ),
         used=lambda api_key: api_key,
+        retire_previous=lambda api_key, now: api_key_actions.retire_previous_key_secret(
+            api_key=api_key, by=None, ip=None, on_first_use=True, now=now
+        ),
     ),
     Kind.OAUTH: CredentialKind(
         find=lambda presented: oauth_auth.find_oauth_token(presented.secret),
@@ -202,7 +212,7 @@ def judge(
     scope = (organization_id, organization_required)
     cache_key = presented.cache_key
     cached = cache.get(cache_key)
-    if cached is not None and cached.record.matches(presented.secret):
+    if cached is not None and cached.record.matches(presented.secret, now):
         # Warm: the cached row is decided on first (no SQL), and a request it refuses is judged
         # again below on a fresh row, so a refusal never consumes the credential's limits. Then one
         # Redis round trip answers the block and counts the limits, only if the cached row is
@@ -274,6 +284,9 @@ def _admit(request, principal, gate, presented, endpoint, *, ip: str, now: datet
             {"Retry-After": str(gate.retry_after)},
         )
     record_last_use(KINDS[presented.kind].used(principal.record), ip=ip, now=now)
+    if principal.retires_previous:
+        # The new secret's first use: the old one stops now, on every app server.
+        KINDS[presented.kind].retire_previous(principal.record, now)
     return principal
 
 

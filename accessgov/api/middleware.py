@@ -14,6 +14,7 @@ from django.template import loader
 
 from accessgov.api import limits
 from accessgov.core.clientip import get_client_ip, is_trusted_proxy, trusted_proxies
+from accessgov.core.rotation import rfc3339
 from accessgov.gateway.auth import from_gateway_network
 
 API_PREFIX = "/api/v1/"
@@ -248,5 +249,8 @@ class ApiEdgeMiddleware:
         if principal is not None and principal.expires_at is not None:
             # In band, so an integration sees its credential expiring before it is refused.
             response["Accessgov-Credential-Expires"] = principal.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if principal is not None and principal.secret_retires_at is not None:
+            # The request used the old secret of a rolled credential: say when it stops working.
+            response["Accessgov-Secret-Retires"] = rfc3339(principal.secret_retires_at)
         response["Cache-Control"] = "no-store"
         return response

@@ -120,6 +120,11 @@ class Principal:
     expires_at: datetime | None
     record: object  # the ThirdPartyToken, ApiKey or TrustedApplicationToken row
     rate_key: str  # what the rate limits count against (see authorization_rate_key)
+    # The request used a rolled credential's old secret, which stops working at this time
+    # (the API answers say so in a header: docs/api.md).
+    secret_retires_at: datetime | None = None
+    # The request used the new secret while the old one waits for this first use to retire.
+    retires_previous: bool = False
 
 
 @dataclass(frozen=True)

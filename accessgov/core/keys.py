@@ -54,9 +54,9 @@ def checksum(body: str) -> str:
     return _base62_fixed(zlib.crc32(body.encode()), CHECKSUM_LENGTH)
 
 
-def generate_secret(prefix: str) -> str:
-    """Return a new secret with PREFIX, a lookup id, 256 random bits and a checksum."""
-    body = prefix + _random_base62(LOOKUP_ID_LENGTH) + _random_base62(RANDOM_LENGTH)
+def generate_secret(prefix: str, lookup_id: str | None = None) -> str:
+    """Return a new secret with PREFIX, a lookup id (LOOKUP_ID: keep that one), 256 random bits and a checksum."""
+    body = prefix + (lookup_id or _random_base62(LOOKUP_ID_LENGTH)) + _random_base62(RANDOM_LENGTH)
     return body + checksum(body)
 
 

@@ -1,5 +1,7 @@
 """Workflows of the Manage API page: each saves, audits, and is the only way to do its change."""
 
+from datetime import datetime
+
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -7,7 +9,9 @@ from django.views.decorators.debug import sensitive_variables
 
 from accessgov.audit.actions import Action, record_event
 from accessgov.core import keys, mail
+from accessgov.core.credentials import Kind, announce_change, cache_key
 from accessgov.core.errors import ActionRefused
+from accessgov.core.rotation import Overlap, RetiringSecret, retire_previous_of
 from accessgov.policy.access import require_api_access, require_credential_room
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
 from tenants.models import Tenant
@@ -146,3 +150,79 @@ def set_security_contacts(*, tenant: Tenant, contacts: list[str], by, ip: str | 
         },
     )
     return True
+
+
+@sensitive_variables("raw")
+def roll_api_key(*, api_key: ApiKey, overlap: Overlap | str, by, ip: str | None) -> tuple[ApiKey, str]:
+    """Give API_KEY a new secret, keeping the old one working for OVERLAP; return the key and the raw value.
+
+    The key keeps its name and public prefix (both of its secrets carry the same lookup id, so
+    either finds the row); an old secret still in its overlap from an earlier roll stops now.
+    """
+    now = timezone.now()
+    overlap = Overlap(overlap)
+    with transaction.atomic():
+        require_api_access(api_key.tenant, before="regenerating API keys", on_manage_api=True)
+        locked = ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
+        if locked is None:
+            raise ActionRefused("That key was deleted.")
+        earlier_dropped = locked.previous_secret_live(now)
+        locked.keep_current_as_previous(overlap, now)
+        raw = keys.generate_secret(keys.API_KEY_PREFIX, lookup_id=locked.lookup_id)
+        locked.digest = keys.digest_secret(raw)
+        locked.pepper_id = keys.current_pepper_id()
+        locked.save(update_fields=["digest", "pepper_id", *RetiringSecret.ROTATION_FIELDS])
+        record_event(
+            tenant=locked.tenant,
+            actor=by,
+            action=Action.API_KEY_REGENERATED,
+            target=locked,
+            details={
+                "name": locked.name,
+                "prefix": locked.prefix,
+                "overlap": overlap.value,
+                "old_secret_retires_at": _iso(locked.previous_retires_at),
+                "old_secret_retires_on_first_use": locked.previous_retires_on_first_use,
+                "earlier_old_secret_stopped": earlier_dropped,
+            },
+            ip=ip,
+        )
+    locked.tenant = api_key.tenant
+    return locked, raw
+
+
+def retire_previous_key_secret(
+    *, api_key: ApiKey, by, ip: str | None, on_first_use: bool = False, now: datetime | None = None
+) -> bool:
+    """Stop API_KEY's old secret now; return False if no old secret was working.
+
+    ON_FIRST_USE: the API saw the new secret's first use (by is None), which retires the old one
+    only if the roll asked for that.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        retires_at = api_key.previous_retires_at
+        if not retire_previous_of(ApiKey, api_key.pk, now=now, on_first_use=on_first_use):
+            return False
+        api_key.forget_previous()
+        # A queryset UPDATE sends no post_save: say it, so every app server drops its copy.
+        announce_change(cache_key(Kind.API_KEY, api_key.prefix))
+        record_event(
+            tenant=api_key.tenant,
+            actor=by,
+            actor_label="system (first use of the new secret)" if on_first_use else None,
+            action=Action.API_KEY_OLD_SECRET_RETIRED,
+            target=api_key,
+            details={
+                "name": api_key.name,
+                "prefix": api_key.prefix,
+                "reason": "first_use" if on_first_use else "retired_now",
+                "would_have_retired_at": _iso(retires_at),
+            },
+            ip=ip,
+        )
+    return True
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -4,6 +4,10 @@ An API key has every permission of the catalogue and every organization of its t
 refused only when it is unknown, its secret does not match, or its tenant's API access is off.
 """
 
+from datetime import datetime
+
+from django.utils import timezone
+
 from accessgov.core import catalogue, keys
 from accessgov.core.credentials import (
     EVERY_ORGANIZATION,
@@ -15,6 +19,7 @@ from accessgov.core.credentials import (
     cache_key,
     refuse,
 )
+from accessgov.core.rotation import principal_fields
 from accessgov.policy.access import access_on
 from accessgov.policy.models import ApiKey
 
@@ -24,13 +29,15 @@ def find_api_key(prefix: str) -> ApiKey | None:
     return ApiKey.objects.select_related("tenant", "tenant__api_user").filter(prefix=prefix).first()
 
 
-def decide_api_key(api_key: ApiKey | None, *, secret: str) -> Decision:
-    """Return the decision for API_KEY as loaded (None: no such key) presented with SECRET."""
+def decide_api_key(api_key: ApiKey | None, *, secret: str, now: datetime | None = None) -> Decision:
+    """Return the decision for API_KEY as loaded (None: no such key) presented with SECRET at NOW."""
+    now = now or timezone.now()
     if api_key is None:
         # An unknown key costs what a wrong secret costs.
         keys.burn_equal_time(secret)
         return refuse(Refusal.UNKNOWN_CREDENTIAL)
-    if not api_key.matches(secret):
+    match = api_key.match_secret(secret, now)
+    if match is None:
         return refuse(Refusal.WRONG_SECRET)
     if not access_on(api_key.tenant):
         return refuse(Refusal.API_ACCESS_OFF, api_key)
@@ -47,5 +54,6 @@ def decide_api_key(api_key: ApiKey | None, *, secret: str) -> Decision:
             expires_at=None,
             record=api_key,
             rate_key=cache_key(Kind.API_KEY, api_key.prefix),
+            **principal_fields(api_key, match, now),
         )
     )

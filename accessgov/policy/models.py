@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from accessgov.core import keys
+from accessgov.core.rotation import RetiringSecret
 from tenants.models import Tenant, TenantOwnedQuerySet
 
 
@@ -68,7 +69,7 @@ class ApiUser(models.Model):
         return f"api-{tenant.partner_id}"
 
 
-class ApiKey(models.Model):
+class ApiKey(RetiringSecret, models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     # The type prefix and public lookup id: enough to recognise the key, never enough to use it.
@@ -92,6 +93,13 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    def matches(self, secret: str) -> bool:
-        """Return whether SECRET is this key, compared in constant time."""
-        return keys.digest_matches(secret, self.digest, self.pepper_id)
+    def matches(self, secret: str, now=None) -> bool:
+        """Return whether SECRET is this key (or, at NOW, its old secret during an overlap)."""
+        if now is None:
+            return keys.digest_matches(secret, self.digest, self.pepper_id)
+        return self.match_secret(secret, now) is not None
+
+    @property
+    def lookup_id(self) -> str:
+        """Return the public lookup id a rolled key keeps, so both of its secrets find this row."""
+        return self.prefix[len(keys.API_KEY_PREFIX) :]

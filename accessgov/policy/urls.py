@@ -11,4 +11,6 @@ urlpatterns = [
     path("contact/", views.set_security_contact, name="set_security_contact"),
     path("keys/", views.create_api_key, name="create_api_key"),
     path("keys/<int:key_id>/delete/", views.delete_api_key, name="delete_api_key"),
+    path("keys/<int:key_id>/regenerate/", views.regenerate_api_key, name="regenerate_api_key"),
+    path("keys/<int:key_id>/retire-old-secret/", views.retire_old_key_secret, name="retire_old_key_secret"),
 ]

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,6 +15,7 @@ from accessgov.core.clientip import get_client_ip
 from accessgov.core.confirm import render_confirmation
 from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
+from accessgov.core.rotation import RollForm
 from accessgov.policy import actions
 from accessgov.policy.access import access_on
 from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm, SecurityContactForm
@@ -44,6 +46,7 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         "partner_id_visible": request.GET.get("partner_id") == "show",
         "agree_form": AgreePolicyForm(initial={"version": policy.version if policy else ""}),
         "key_form": ApiKeyForm(),
+        "now": timezone.now(),
         "contact_form": SecurityContactForm(
             initial={"security_contacts": "\n".join(tenant.security_contacts)}
         ),
@@ -197,4 +200,67 @@ def delete_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
         cancel_url=_manage_api_url(request),
         tab="manage",
         api_key=api_key,
+    )
+
+
+@never_cache
+@sensitive_variables()  # every local: the new secret also sits in `revealed` and the context
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def regenerate_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Ask for the overlap, then give a key a new secret and show it in this response only."""
+    api_key = get_object_or_404(ApiKey.objects.for_tenant(request.tenant), pk=key_id)
+    form = RollForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            api_key, raw_key = actions.roll_api_key(
+                api_key=api_key,
+                overlap=form.cleaned_data["overlap"],
+                by=request.user,
+                ip=get_client_ip(request),
+            )
+        except ActionRefused as refusal:
+            return _refuse(request, str(refusal))
+        revealed = {"key": api_key, "secret": raw_key, "rolled": True}
+        return render(request, "policy/manage_api.html", _manage_api_context(request, revealed=revealed))
+    return render_confirmation(
+        request,
+        form,
+        text="policy/manage_api.html#regenerate-api-key",
+        title="Regenerate API key",
+        button="Regenerate key",
+        primary=True,
+        cancel_url=_manage_api_url(request),
+        tab="manage",
+        api_key=api_key,
+        old_secret_live=api_key.previous_secret_live(timezone.now()),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def retire_old_key_secret(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Ask for confirmation, then stop a regenerated key's old secret at once."""
+    api_key = get_object_or_404(ApiKey.objects.for_tenant(request.tenant), pk=key_id)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if actions.retire_previous_key_secret(api_key=api_key, by=request.user, ip=get_client_ip(request)):
+            messages.success(
+                request, f"The old secret of “{api_key.name}” is retired: only the new one works."
+            )
+        else:
+            messages.info(request, f"“{api_key.name}” has no old secret still working.")
+        return redirect(_manage_api_url(request))
+    live = api_key.previous_secret_live(timezone.now())
+    return render_confirmation(
+        request,
+        form if live else None,
+        text="policy/manage_api.html#retire-old-key-secret",
+        title="Retire old secret now",
+        button="Retire old secret now",
+        cancel_url=_manage_api_url(request),
+        cancel_label="Cancel" if live else "Back to Manage API",
+        tab="manage",
+        api_key=api_key,
+        old_secret_live=live,
     )

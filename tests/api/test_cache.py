@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from accessgov.api import cache as credentials
 from accessgov.policy import actions
-from tests.api.conftest import ALL_READ
+from tests.api.conftest import ALL_READ, error_of
 from tests.conftest import TEST_REDIS_URL, basic_auth, delete_redis_keys
 from tests.factories import ThirdPartyTokenFactory
+from tokens import rotation
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +83,21 @@ def test_another_app_servers_cached_copy_is_refused_after_a_change(
     # Put the stale copy back, as a second app server would still hold it: the versions differ.
     credentials._entries[f"t:{token.token_id}"] = stale
     assert api.get("Me", auth).status_code == 401
+
+
+def test_first_use_retirement_reaches_another_app_servers_cached_copy(
+    api,
+    token,
+    redis_cache,
+    django_capture_on_commit_callbacks,
+):
+    old = token.secret
+    new = rotation.roll_token_secret(token=token, overlap="first_use", by=None, ip=None)[1]
+    assert api.get("Me", basic_auth(token.token_id, old)).status_code == 200
+    stale = credentials.get(f"t:{token.token_id}")
+    assert stale is not None and stale.record.previous_digest
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.get("Me", basic_auth(token.token_id, new)).status_code == 200
+    # A second app server still holding the copy from before the first use: its version is old.
+    credentials._entries[f"t:{token.token_id}"] = stale
+    assert error_of(api.get("Me", basic_auth(token.token_id, old))) == (401, "invalid_credentials")

@@ -474,7 +474,9 @@ def test_regenerating_an_active_tokens_secret_stops_the_old_one_at_once(admin_cl
     old = token.secret
     page = admin_client.get(tokens_url(rest=f"{token.pk}/regenerate/"))
     assert page.status_code == 200 and SECRET_RE.search(page.content.decode()) is None
-    response = admin_client.post(tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on"})
+    response = admin_client.post(
+        tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on", "overlap": "none"}
+    )
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     new = _secret_in(response)
     assert new != old
@@ -515,7 +517,9 @@ def test_regenerating_is_refused_while_api_access_is_off(admin_client, token, en
     api_user = enabled_tenant.api_user
     api_user.is_active = False
     api_user.save()
-    response = admin_client.post(tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on"}, follow=True)
+    response = admin_client.post(
+        tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on", "overlap": "none"}, follow=True
+    )
     assert "Agree to the API Policy" in response.content.decode()
     token.refresh_from_db()
     assert token.matches(token.secret)
@@ -536,13 +540,16 @@ def _every_url(pk: int) -> list[tuple[str, str]]:
         ("post", f"{pk}/revoke/"),
         ("get", f"{pk}/regenerate/"),
         ("post", f"{pk}/regenerate/"),
+        ("get", f"{pk}/retire-old-secret/"),
+        ("post", f"{pk}/retire-old-secret/"),
+        ("get", f"{pk}/renew/"),
     ]
 
 
 def test_another_tenants_admin_gets_404_on_every_tokens_url(other_admin_client, token):
     """Attack catalogue case 8: another tenant's rows are not found."""
     for method, rest in _every_url(token.pk):
-        data = {"confirm": "on", **_valid_form()} if method == "post" else None
+        data = {"confirm": "on", "overlap": "none", **_valid_form()} if method == "post" else None
         response = getattr(other_admin_client, method)(tokens_url(rest=rest), data)
         assert response.status_code == 404, (method, rest)
     token.refresh_from_db()
@@ -672,6 +679,8 @@ def test_reinstating_a_revoked_token_counts_against_the_credential_cap(admin_cli
 
 def test_regenerating_a_live_tokens_secret_at_the_cap_is_allowed(admin_client, token, settings):
     settings.ACCESSGOV_MAX_CREDENTIALS_PER_TENANT = 1
-    response = admin_client.post(tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on"})
+    response = admin_client.post(
+        tokens_url(rest=f"{token.pk}/regenerate/"), {"confirm": "on", "overlap": "none"}
+    )
     assert response.status_code == 200
     assert SECRET_RE.search(response.content.decode())

@@ -225,7 +225,9 @@ def test_revealing_the_signing_secret_is_a_post_never_cached_and_audited(admin_c
 
 def test_rotating_the_secret_shows_the_new_one_once_and_the_old_one_still_signs(admin_client, destination):
     old = destination.signing_secret
-    response = admin_client.post(URL + f"destinations/{destination.pk}/secret/rotate/", {"confirm": "on"})
+    response = admin_client.post(
+        URL + f"destinations/{destination.pk}/secret/rotate/", {"confirm": "on", "overlap": "1d"}
+    )
     destination.refresh_from_db()
     assert destination.signing_secret != old and destination.signing_secret in response.text
     assert old not in response.text and "no-store" in response["Cache-Control"]
@@ -369,6 +371,8 @@ def _every_url(tenant_slug: str, destination, approved, delivery) -> list[tuple[
         ("post", d + "secret/"),
         ("get", d + "secret/rotate/"),
         ("post", d + "secret/rotate/"),
+        ("get", d + "secret/retire-old/"),
+        ("post", d + "secret/retire-old/"),
         ("post", d + "test/"),
         ("get", d + f"deliveries/{delivery.pk}/"),
         ("post", d + f"deliveries/{delivery.pk}/redeliver/"),
