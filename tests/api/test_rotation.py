@@ -17,7 +17,14 @@ from tokens.models import ThirdPartyToken
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 11, 30, 10, 0, 0, tzinfo=UTC)
+# A whole hour a day after the real now: the fixtures' tokens (made at the real now) have started.
+T0 = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+
+
+def at(delta: timedelta, *, z: bool = True) -> str:
+    """Return T0 + DELTA as the header (Z) or an audit detail (+00:00) writes it."""
+    text = (T0 + delta).isoformat()
+    return text.replace("+00:00", "Z") if z else text
 HEADER = "Accessgov-Secret-Retires"
 
 
@@ -33,7 +40,7 @@ def test_during_a_one_hour_overlap_both_token_secrets_work_and_the_old_ones_answ
     with time_machine.travel(T0, tick=False) as clock:
         new = _roll_token(token, "1h")
         answer = api.get("Me", basic_auth(token.token_id, old))
-        assert answer.status_code == 200 and answer[HEADER] == "2026-11-30T11:00:00Z"
+        assert answer.status_code == 200 and answer[HEADER] == at(timedelta(hours=1))
         answer = api.get("Me", basic_auth(token.token_id, new))
         assert answer.status_code == 200 and HEADER not in answer
         clock.shift(timedelta(minutes=59, seconds=59))
@@ -44,7 +51,7 @@ def test_during_a_one_hour_overlap_both_token_secrets_work_and_the_old_ones_answ
     event = AuditEvent.objects.get(action="token.secret_regenerated")
     assert (
         event.details["overlap"] == "1h"
-        and event.details["old_secret_retires_at"] == "2026-11-30T11:00:00+00:00"
+        and event.details["old_secret_retires_at"] == at(timedelta(hours=1), z=False)
     )
     assert event.ip_address == "192.0.2.9" and old not in str(event.details) and new not in str(event.details)
 
@@ -55,7 +62,7 @@ def test_the_new_secrets_first_use_retires_the_old_one_at_once(api, token):
         new = _roll_token(token, "first_use")
         for _ in range(2):  # the old secret keeps working as long as the new one is unused
             answer = api.get("Me", basic_auth(token.token_id, old))
-            assert answer.status_code == 200 and answer[HEADER] == "2026-12-07T10:00:00Z"
+            assert answer.status_code == 200 and answer[HEADER] == at(timedelta(days=7))
         clock.shift(timedelta(hours=3))
         assert api.get("Me", basic_auth(token.token_id, new)).status_code == 200
         assert error_of(api.get("Me", basic_auth(token.token_id, old))) == (401, "invalid_credentials")
@@ -138,7 +145,7 @@ def test_a_rolled_api_key_keeps_its_prefix_and_both_secrets_work_during_the_over
         rolled, new = key_actions.roll_api_key(api_key=api_key, overlap="1d", by=UserFactory(), ip=None)
         assert rolled.prefix == api_key.prefix and new.startswith(api_key.prefix) and new != old
         answer = api.get("Me", bearer_auth(old))
-        assert answer.status_code == 200 and answer[HEADER] == "2026-12-01T10:00:00Z"
+        assert answer.status_code == 200 and answer[HEADER] == at(timedelta(days=1))
         answer = api.get("Me", bearer_auth(new))
         assert answer.status_code == 200 and HEADER not in answer
         clock.shift(timedelta(days=1))
