@@ -68,6 +68,9 @@ PATHS = [
     "accounts/login/passkey/begin/",
     "accounts/login/passkey/complete/",
     "accounts/passkeys/messages.js",
+    # Added on purpose since: sign-in through the operator's OpenID Connect provider (docs/sso.md).
+    "accounts/sso/",
+    "accounts/sso/callback/",
 ]
 
 

@@ -99,6 +99,15 @@ def save_directory_row(*, row: DirectoryRow, by, ip: str | None) -> DirectoryRow
             ip=ip,
         )
     elif isinstance(row, Tenant | Organization):
+        if isinstance(row, Tenant) and before.password_sign_in != row.password_sign_in:
+            record_event(
+                tenant=row,
+                actor=by,
+                action=Action.TENANT_PASSWORD_SIGN_IN_CHANGED,
+                target=row,
+                details={"password_sign_in": [before.password_sign_in, row.password_sign_in]},
+                ip=ip,
+            )
         fields = ["name", "slug"] if isinstance(row, Tenant) else ["name"]
         changed = {
             f: [getattr(before, f), getattr(row, f)] for f in fields if getattr(before, f) != getattr(row, f)
