@@ -257,6 +257,12 @@ OIDC_MFA_ACR = env_list("ACCESSGOV_OIDC_MFA_ACR")
 # and each read waits at most this long, and discovery and keys are reused for the cache time.
 OIDC_TIMEOUT = float(os.environ.get("ACCESSGOV_OIDC_TIMEOUT", "3"))
 OIDC_METADATA_CACHE_SECONDS = int(os.environ.get("ACCESSGOV_OIDC_METADATA_CACHE_SECONDS", "3600"))
+# The sign-in page's form posts to accessgov, which redirects to the provider: the page's CSP
+# form-action must name the provider's authorization endpoint origin (the discovery URL's own
+# unless set; accessgov.sso refuses a provider whose endpoint is elsewhere, naming it).
+OIDC_AUTHORIZATION_ORIGINS = env_list("ACCESSGOV_OIDC_AUTHORIZATION_ORIGINS") or (
+    ["{0.scheme}://{0.netloc}".format(urlsplit(OIDC_DISCOVERY_URL))] if OIDC_DISCOVERY_URL else []
+)
 if OIDC_DISCOVERY_URL and (not OIDC_CLIENT_ID or not OIDC_CLIENT_SECRET):
     raise ImproperlyConfigured(
         "ACCESSGOV_OIDC_DISCOVERY_URL needs ACCESSGOV_OIDC_CLIENT_ID and ACCESSGOV_OIDC_CLIENT_SECRET."
@@ -292,7 +298,7 @@ SECURE_CSP = {
     "img-src": [CSP.SELF, "data:"],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    "form-action": [CSP.SELF, *OIDC_AUTHORIZATION_ORIGINS],
     "frame-ancestors": [CSP.NONE],
 }
 

@@ -103,6 +103,11 @@ class ProviderApp(DjangoOAuth2App):
             raise refusal("provider_misconfigured", "its issuer does not match the discovery URL")
         for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             check_url(metadata.get(name), name=name)
+        endpoint = urlsplit(metadata["authorization_endpoint"])
+        origin = f"{endpoint.scheme}://{endpoint.netloc}"
+        if origin not in settings.OIDC_AUTHORIZATION_ORIGINS:
+            # The sign-in page's CSP (form-action) would stop the browser on its way there.
+            raise refusal("provider_misconfigured", f"add {origin} to ACCESSGOV_OIDC_AUTHORIZATION_ORIGINS")
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         metadata["id_token_signing_alg_values_supported"] = [
             alg for alg in ASYMMETRIC_ALGORITHMS if alg in offered

@@ -9,7 +9,7 @@ from accessgov.audit.models import AuditEvent
 from accessgov.sso.models import ProviderAccount
 from tenants.models import Membership, Role
 from tests.factories import PASSWORD, MembershipFactory, TenantFactory, UserFactory
-from tests.sso.conftest import sign_in_through_provider
+from tests.sso.oidc import sign_in_through_provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -49,4 +49,6 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "tests.sso.provider.validator.ClaimsValidator",
     "SCOPES": {"openid": "OpenID Connect", "email": "Your e-mail address", "profile": "Your profile"},
     "PKCE_REQUIRED": True,
+    # The live server may be http://localhost:PORT: any port, as for 127.0.0.1 (RFC 8252).
+    "ALLOW_LOCALHOST_LOOPBACK": True,
 }

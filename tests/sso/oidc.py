@@ -1,4 +1,4 @@
-"""A real OpenID Connect provider on loopback for the SSO tests, and helpers to sign in through it.
+"""A real OpenID Connect provider on loopback for the SSO tests (browser tests too), and helpers to sign in through it.
 
 The provider (tests/sso/provider/) is django-oauth-toolkit with OIDC on, served by gunicorn in its
 own process with an RS256 key generated here; accessgov fetches its discovery document, key set
@@ -83,6 +83,7 @@ def oidc_provider(tmp_path_factory):
         "redirect_uris": [
             "http://testserver/accounts/sso/callback/",
             "http://127.0.0.1/accounts/sso/callback/",
+            "http://localhost/accounts/sso/callback/",
         ],
     }
     subprocess.run(
@@ -134,6 +135,10 @@ def sso(settings, oidc_provider):
     settings.OIDC_CLIENT_SECRET = CLIENT_SECRET
     settings.OIDC_BUTTON_LABEL = "Sign in with Example ID"
     settings.OIDC_TENANTS_CLAIM = "tenants"
+    # As settings.py derives them from the discovery URL.
+    origin = oidc_provider.issuer.removesuffix("/o")
+    settings.OIDC_AUTHORIZATION_ORIGINS = [origin]
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "form-action": ["'self'", origin]}
     oidc_provider.set_claims({})
     return oidc_provider
 
