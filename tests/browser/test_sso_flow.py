@@ -40,7 +40,7 @@ def test_administrator_signs_in_through_the_provider_and_lands_in_the_tenant_the
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text(
-        "Northwind does not accept passwords: sign in with Sign in with Example ID instead."
+        "Northwind does not accept passwords: use Sign in with Example ID above."
     )
 
     page.get_by_role("button", name="Sign in with Example ID").click()
