@@ -267,6 +267,12 @@ if OIDC_DISCOVERY_URL and (not OIDC_CLIENT_ID or not OIDC_CLIENT_SECRET):
     raise ImproperlyConfigured(
         "ACCESSGOV_OIDC_DISCOVERY_URL needs ACCESSGOV_OIDC_CLIENT_ID and ACCESSGOV_OIDC_CLIENT_SECRET."
     )
+if OIDC_DISCOVERY_URL and not (
+    OIDC_DISCOVERY_URL.startswith("https://")
+    or urlsplit(OIDC_DISCOVERY_URL).hostname in {"127.0.0.1", "localhost", "::1"}
+):
+    # Keys and tokens over plain HTTP could be swapped on the way; loopback is a local provider.
+    raise ImproperlyConfigured("ACCESSGOV_OIDC_DISCOVERY_URL must be an https:// URL.")
 if OIDC_USER_CLAIM not in {"email", "sub"}:
     raise ImproperlyConfigured("ACCESSGOV_OIDC_USER_CLAIM is email or sub.")
 

@@ -61,6 +61,7 @@ class Action(models.TextChoices):
     SSO_REFUSED = "sso.refused", "Sign-in through the identity provider refused"
     SSO_ACCOUNT_LINKED = "sso.account_linked", "Account linked to the identity provider"
     SSO_ACCOUNT_CREATED = "sso.account_created", "Account created by the identity provider"
+    SSO_ACCOUNT_UNLINKED = "sso.account_unlinked", "Account unlinked from the identity provider"
     PASSWORD_SIGN_IN_REFUSED = "sign_in.password_refused", "Password sign-in refused: single sign-on required"
     TENANT_PASSWORD_SIGN_IN_CHANGED = "tenant.password_sign_in_changed", "Password sign-in turned on or off"
     # The operator's gateways

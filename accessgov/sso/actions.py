@@ -260,3 +260,17 @@ def record_refusal(*, request: HttpRequest, refused: Refusal, claims: dict | Non
         ip=get_client_ip(request),
     )
     logger.warning("sso sign-in refused reason=%s subject=%s", refused.reason, subject or "-")
+
+
+@transaction.atomic
+def unlink_account(*, link: ProviderAccount, by, ip: str | None) -> None:
+    """Remove LINK as BY asked: the next sign-in of that subject links or creates an account again."""
+    record_event(
+        tenant=None,
+        actor=by,
+        action=Action.SSO_ACCOUNT_UNLINKED,
+        target=link.user,
+        details={"issuer": link.issuer, "subject": link.subject},
+        ip=ip,
+    )
+    ProviderAccount.objects.filter(pk=link.pk).delete()

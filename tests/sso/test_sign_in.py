@@ -204,3 +204,44 @@ def test_the_start_is_a_post_and_without_a_provider_nothing_is_offered(client, s
     response = client.post("/accounts/sso/")
     assert response.status_code == 403
     assert "Single sign-on is not set up" in response.content.decode()
+
+
+def test_staff_see_links_and_unlinking_one_is_audited(staff_client, sso):
+    user = UserFactory(username="bob", email="bob@example.com")
+    assert sign_in_through_provider(Client(), "bob").status_code == 302
+    link = ProviderAccount.objects.get(user=user)
+    page = staff_client.get("/admin/accessgov/provideraccount/")
+    assert page.status_code == 200 and "bob" in page.content.decode()
+    assert (
+        staff_client.post(f"/admin/accessgov/provideraccount/{link.pk}/delete/", {"post": "yes"}).status_code
+        == 302
+    )
+    assert not ProviderAccount.objects.exists()
+    unlinked = AuditEvent.objects.get(action="sso.account_unlinked")
+    assert unlinked.actor_label == "support (staff)" and unlinked.details["subject"] == link.subject
+
+
+def test_staff_turning_password_sign_in_off_is_in_the_tenants_activity(staff_client):
+    tenant = TenantFactory(name="Northwind", slug="northwind")
+    data = {
+        "name": "Northwind",
+        "slug": "northwind",
+        "administrators_must_use_mfa": "on",
+        "external_id": "",
+        **{
+            f"{prefix}-{key}": value
+            for prefix in ("organizations", "memberships")
+            for key, value in {
+                "TOTAL_FORMS": "0",
+                "INITIAL_FORMS": "0",
+                "MIN_NUM_FORMS": "0",
+                "MAX_NUM_FORMS": "1000",
+            }.items()
+        },
+    }
+    response = staff_client.post(f"/admin/tenants/tenant/{tenant.pk}/change/", data)
+    assert response.status_code == 302, response.content[:2000]
+    tenant.refresh_from_db()
+    assert tenant.password_sign_in is False and tenant.external_id is None
+    [event] = AuditEvent.objects.filter(action="tenant.password_sign_in_changed")
+    assert event.tenant == tenant and event.details == {"password_sign_in": [True, False]}
