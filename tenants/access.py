@@ -18,7 +18,9 @@ PROVIDER_SESSION_KEY = "accessgov_provider_sign_in"
 
 def provider_sign_in(request: HttpRequest) -> dict | None:
     """Return what the identity provider said about this session's sign-in, or None for a password one."""
-    value = request.session.get(PROVIDER_SESSION_KEY)
+    # A request without a session (no SessionMiddleware) is no provider sign-in.
+    session = getattr(request, "session", None)
+    value = session.get(PROVIDER_SESSION_KEY) if session is not None else None
     return value if isinstance(value, dict) else None
 
 
