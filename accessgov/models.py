@@ -5,6 +5,7 @@ from accessgov.audit.models import AuditEvent  # noqa: F401
 from accessgov.core.models import OutgoingMail  # noqa: F401
 from accessgov.gateway.models import GatewayKey  # noqa: F401
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion  # noqa: F401
+from accessgov.sso.models import ProviderAccount  # noqa: F401
 from accessgov.trusted.models import (  # noqa: F401
     TrustedApplication,
     TrustedApplicationAuthorization,

@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "tenants.context_processors.tenancy",
+                "tenants.context_processors.single_sign_on",
             ],
         },
     },
@@ -247,6 +248,45 @@ OTP_WEBAUTHN_HELPER_CLASS = "accessgov.mfa.passkeys.PasskeyHelper"
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "accessgov.mfa.passkeys"
 
+# Single sign-on through one OpenID Connect provider (accessgov.sso, docs/sso.md). Off while
+# ACCESSGOV_OIDC_DISCOVERY_URL is empty.
+OIDC_DISCOVERY_URL = os.environ.get("ACCESSGOV_OIDC_DISCOVERY_URL", "").strip()
+OIDC_CLIENT_ID = os.environ.get("ACCESSGOV_OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.environ.get("ACCESSGOV_OIDC_CLIENT_SECRET", "")
+OIDC_BUTTON_LABEL = os.environ.get("ACCESSGOV_OIDC_BUTTON_LABEL", "Sign in with single sign-on")
+OIDC_SCOPES = os.environ.get("ACCESSGOV_OIDC_SCOPES", "openid email profile")
+# How a first sign-in finds its account: "email" (a verified e-mail address) or "sub" (never an
+# existing account: the provider's subject only). Later sign-ins always match the stored link.
+OIDC_USER_CLAIM = os.environ.get("ACCESSGOV_OIDC_USER_CLAIM", "email").strip()
+OIDC_EMAIL_CLAIM = os.environ.get("ACCESSGOV_OIDC_EMAIL_CLAIM", "email").strip()
+# The claim that lists the person's tenants and roles; empty: memberships are managed in accessgov.
+OIDC_TENANTS_CLAIM = os.environ.get("ACCESSGOV_OIDC_TENANTS_CLAIM", "").strip()
+# What makes the provider's sign-in count as a second factor for "Administrators must use MFA".
+OIDC_MFA_AMR = env_list("ACCESSGOV_OIDC_MFA_AMR", "mfa,otp,hwk")
+OIDC_MFA_ACR = env_list("ACCESSGOV_OIDC_MFA_ACR")
+# The discovery, key set and token requests happen inside the callback request: each connection
+# and each read waits at most this long, and discovery and keys are reused for the cache time.
+OIDC_TIMEOUT = float(os.environ.get("ACCESSGOV_OIDC_TIMEOUT", "3"))
+OIDC_METADATA_CACHE_SECONDS = int(os.environ.get("ACCESSGOV_OIDC_METADATA_CACHE_SECONDS", "3600"))
+# The sign-in page's form posts to accessgov, which redirects to the provider: the page's CSP
+# form-action must name the provider's authorization endpoint origin (the discovery URL's own
+# unless set; accessgov.sso refuses a provider whose endpoint is elsewhere, naming it).
+OIDC_AUTHORIZATION_ORIGINS = env_list("ACCESSGOV_OIDC_AUTHORIZATION_ORIGINS") or (
+    ["{0.scheme}://{0.netloc}".format(urlsplit(OIDC_DISCOVERY_URL))] if OIDC_DISCOVERY_URL else []
+)
+if OIDC_DISCOVERY_URL and (not OIDC_CLIENT_ID or not OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "ACCESSGOV_OIDC_DISCOVERY_URL needs ACCESSGOV_OIDC_CLIENT_ID and ACCESSGOV_OIDC_CLIENT_SECRET."
+    )
+if OIDC_DISCOVERY_URL and not (
+    OIDC_DISCOVERY_URL.startswith("https://")
+    or urlsplit(OIDC_DISCOVERY_URL).hostname in {"127.0.0.1", "localhost", "::1"}
+):
+    # Keys and tokens over plain HTTP could be swapped on the way; loopback is a local provider.
+    raise ImproperlyConfigured("ACCESSGOV_OIDC_DISCOVERY_URL must be an https:// URL.")
+if OIDC_USER_CLAIM not in {"email", "sub"}:
+    raise ImproperlyConfigured("ACCESSGOV_OIDC_USER_CLAIM is email or sub.")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -275,7 +315,7 @@ SECURE_CSP = {
     "img-src": [CSP.SELF, "data:"],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    "form-action": [CSP.SELF, *OIDC_AUTHORIZATION_ORIGINS],
     "frame-ancestors": [CSP.NONE],
 }
 

@@ -8,7 +8,31 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from tenants.models import Membership, Role
+from tenants.models import Membership, Role, Tenant
+
+# Set by accessgov.sso in a session signed in through the identity provider: {"mfa": bool}, mfa
+# true when the provider said the person used a second factor there (docs/sso.md). tenants (floor 0)
+# owns the key because its gate reads it; the password sign-in removes it.
+PROVIDER_SESSION_KEY = "accessgov_provider_sign_in"
+
+
+def provider_sign_in(request: HttpRequest) -> dict | None:
+    """Return what the identity provider said about this session's sign-in, or None for a password one."""
+    # A request without a session (no SessionMiddleware) is no provider sign-in.
+    session = getattr(request, "session", None)
+    value = session.get(PROVIDER_SESSION_KEY) if session is not None else None
+    return value if isinstance(value, dict) else None
+
+
+def tenants_requiring_provider(user) -> list[Tenant]:
+    """Return the tenants whose password sign-in is off and that USER belongs to (none for staff).
+
+    Staff and superusers keep their password (and second factor) for /admin/; the tenant gate
+    still asks them to sign in through the provider before opening such a tenant.
+    """
+    if user.is_staff or user.is_superuser:
+        return []
+    return list(Tenant.objects.filter(memberships__user=user, password_sign_in=False).order_by("name"))
 
 
 def is_verified(user) -> bool:
@@ -24,8 +48,9 @@ def is_verified(user) -> bool:
 def tenant_member_required(role: Role | None = None) -> Callable:
     """Return a decorator that sets request.tenant and request.membership, or refuses.
 
-    An administrator of a tenant that requires MFA whose session is not verified by a second
-    factor is sent to settings.MFA_ENROL_URL first.
+    A session signed in with a password gets 403 on a tenant whose password sign-in is off. An
+    administrator of a tenant that requires MFA whose session is not verified by a second factor
+    (accessgov's own, or the identity provider's when it said so) is sent to settings.MFA_ENROL_URL.
     A user who is not a member of the tenant gets 404, exactly as for a slug that does not exist,
     so nobody learns which tenants exist. A member without ROLE gets 403 with a page saying why.
     """
@@ -41,10 +66,15 @@ def tenant_member_required(role: Role | None = None) -> Callable:
             )
             if membership is None:
                 raise Http404("No such tenant.")
+            via_provider = provider_sign_in(request)
+            if not membership.tenant.password_sign_in and via_provider is None:
+                # Also a session signed in with a password before the tenant turned it off.
+                return render(request, "tenants/sso_required.html", {"tenant": membership.tenant}, status=403)
             if (
                 membership.is_administrator
                 and membership.tenant.administrators_must_use_mfa
                 and not is_verified(request.user)
+                and not (via_provider or {}).get("mfa")
             ):
                 # Before any page of the tenant, whatever the page's own role: the administrator
                 # adds (or, signed in before adding one, signs in again with) a second factor.

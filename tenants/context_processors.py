@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest
 
 from tenants.models import Membership
@@ -13,3 +14,8 @@ def tenancy(request: HttpRequest) -> dict:
         "current_membership": getattr(request, "membership", None),
         "my_memberships": lambda: list(Membership.objects.of_user(user)),
     }
+
+
+def single_sign_on(request: HttpRequest) -> dict:
+    """Return the label of the identity provider's sign-in button, empty when none is configured."""
+    return {"sso_button_label": settings.OIDC_BUTTON_LABEL if settings.OIDC_DISCOVERY_URL else ""}

@@ -30,6 +30,16 @@ class Tenant(models.Model):
     # Who is told about security matters (credentials expiring or leaked, destinations disabled):
     # a list of e-mail addresses set in Manage API; without one, the tenant's administrators.
     security_contacts = models.JSONField("Security contact", default=list, blank=True)
+    # The platform's own identifier of the tenant: the identity provider's `tenants` claim names
+    # tenants by it (docs/sso.md). Unique when set; tenants made by hand have none.
+    external_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    # Off: members sign in through the identity provider only (docs/sso.md); staff and superusers
+    # keep their password and second factor for /admin/, but open this tenant only after SSO.
+    password_sign_in = models.BooleanField(
+        "Password sign-in allowed",
+        default=True,
+        help_text="Untick to make this tenant's members sign in through the identity provider (single sign-on) only.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -40,6 +40,9 @@ from tests.factories import (
     UserFactory,
 )
 
+# The test OpenID Connect provider (oidc_provider, sso) for tests/sso and the browser's SSO flow.
+pytest_plugins = ["tests.sso.oidc"]
+
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}
 
 # The Redis that tests of Redis-only code use whatever the suite's own cache is (the limiter's

@@ -75,6 +75,9 @@ PATHS = [
     "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/retire-old-secret/",
     "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/renew/",
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/secret/retire-old/",
+    # Added on purpose since: sign-in through the operator's OpenID Connect provider (docs/sso.md).
+    "accounts/sso/",
+    "accounts/sso/callback/",
 ]
 
 

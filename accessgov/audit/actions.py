@@ -102,9 +102,22 @@ def save_directory_row(*, row: DirectoryRow, by, ip: str | None) -> DirectoryRow
             ip=ip,
         )
     elif isinstance(row, Tenant | Organization):
-        # Every field support staff can edit, so a setting (such as the MFA requirement) is never
-        # changed unaudited; the Activity log shows each one's old and new value.
-        fields = [f.attname for f in model._meta.concrete_fields if f.editable and not f.primary_key]
+        if isinstance(row, Tenant) and before.password_sign_in != row.password_sign_in:
+            record_event(
+                tenant=row,
+                actor=by,
+                action=Action.TENANT_PASSWORD_SIGN_IN_CHANGED,
+                target=row,
+                details={"password_sign_in": [before.password_sign_in, row.password_sign_in]},
+                ip=ip,
+            )
+        # Every other field support staff can edit, so a setting (such as the MFA requirement) is
+        # never changed unaudited; the Activity log shows each one's old and new value.
+        fields = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if f.editable and not f.primary_key and f.attname != "password_sign_in"
+        ]
         changed = {
             f: {"from": getattr(before, f), "to": getattr(row, f)}
             for f in fields

@@ -64,6 +64,14 @@ class Action(models.TextChoices):
     MFA_VERIFIED = "mfa.verified", "Signed in with a second factor"
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used", "Signed in with a recovery code"
     MFA_FAILED = "mfa.failed", "Wrong second-factor code"
+    # Single sign-on through the operator's identity provider (accessgov.sso)
+    SSO_SIGNED_IN = "sso.signed_in", "Signed in through the identity provider"
+    SSO_REFUSED = "sso.refused", "Sign-in through the identity provider refused"
+    SSO_ACCOUNT_LINKED = "sso.account_linked", "Account linked to the identity provider"
+    SSO_ACCOUNT_CREATED = "sso.account_created", "Account created by the identity provider"
+    SSO_ACCOUNT_UNLINKED = "sso.account_unlinked", "Account unlinked from the identity provider"
+    PASSWORD_SIGN_IN_REFUSED = "sign_in.password_refused", "Password sign-in refused: single sign-on required"
+    TENANT_PASSWORD_SIGN_IN_CHANGED = "tenant.password_sign_in_changed", "Password sign-in turned on or off"
     # The operator's gateways
     GATEWAY_KEY_CREATED = "gateway_key.created", "Gateway key created"
     GATEWAY_KEY_DELETED = "gateway_key.deleted", "Gateway key deleted"

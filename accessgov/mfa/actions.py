@@ -282,3 +282,16 @@ def remove_factors(*, request: HttpRequest, code: str) -> bool:
         ip=get_client_ip(request),
     )
     return True
+
+
+def refuse_password_sign_in(*, request: HttpRequest, user, tenants: list) -> None:
+    """Audit a right password refused because USER's TENANTS accept single sign-on only."""
+    for tenant in tenants:
+        record_event(
+            tenant=tenant,
+            actor=user,
+            action=Action.PASSWORD_SIGN_IN_REFUSED,
+            target=user,
+            details={"reason": "single sign-on required"},
+            ip=get_client_ip(request),
+        )

@@ -31,11 +31,13 @@ from django_otp_webauthn.views import (
 from accessgov.core.signin import is_second_step_over_budget, remember_device, throttled
 from accessgov.mfa import actions
 from accessgov.mfa.forms import CodeForm, ConfirmDeviceForm, RemovePasskeyForm
+from tenants.access import PROVIDER_SESSION_KEY, tenants_requiring_provider
 
 PENDING_SESSION_KEY = "accessgov_mfa_pending"
 
 
-def _next_url(request: HttpRequest, value: str | None) -> str:
+def next_url_for(request: HttpRequest, value: str | None) -> str:
+    """Return VALUE if it is a safe place on this site to go after signing in, else the home page."""
     if value and url_has_allowed_host_and_scheme(
         value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -56,23 +58,46 @@ def render_sign_in(request: HttpRequest, *, redirect_authenticated: bool = True)
     """Show the password form; a user with a second factor continues to the code step."""
     next_value = request.POST.get("next") or request.GET.get("next")
     if redirect_authenticated and request.method == "GET" and request.user.is_authenticated:
-        return redirect(_next_url(request, next_value))
+        return redirect(next_url_for(request, next_value))
     form = AuthenticationForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
-        if not actions.has_confirmed_factor(user):
-            auth.login(request, user)
-            return redirect(_next_url(request, next_value))
-        # Not signed in yet: the session only remembers whose password was right, for a few minutes.
-        request.session.cycle_key()
-        request.session[PENDING_SESSION_KEY] = {
-            "user": user.pk,
-            "backend": user.backend,
-            "next": _next_url(request, next_value),
-            "at": time.time(),
-        }
-        return redirect("mfa:verify_sign_in")
+        sso_tenants = tenants_requiring_provider(user)
+        if sso_tenants:
+            # Checked after the password, so the answer tells nothing to someone without it.
+            actions.refuse_password_sign_in(request=request, user=user, tenants=sso_tenants)
+            context = {
+                "form": AuthenticationForm(request),
+                "next": next_value or "",
+                "sso_tenants": sso_tenants,
+            }
+            return render(request, "registration/login.html", context, status=403)
+        request.session.pop(PROVIDER_SESSION_KEY, None)
+        return sign_in_or_ask_second_factor(
+            request, user, backend=user.backend, next_url=next_url_for(request, next_value)
+        )
     return render(request, "registration/login.html", {"form": form, "next": next_value or ""})
+
+
+def sign_in_or_ask_second_factor(
+    request: HttpRequest, user, *, backend: str, next_url: str, session: dict | None = None
+) -> HttpResponse:
+    """Sign USER in, or (USER has a second factor) send them to the second step; SESSION: values the
+    session gets once signed in (the identity provider's sign-in sets its mark this way)."""
+    if not actions.has_confirmed_factor(user):
+        auth.login(request, user, backend=backend)
+        request.session.update(session or {})
+        return redirect(next_url)
+    # Not signed in yet: the session only remembers whose sign-in was right, for a few minutes.
+    request.session.cycle_key()
+    request.session[PENDING_SESSION_KEY] = {
+        "user": user.pk,
+        "backend": backend,
+        "next": next_url,
+        "at": time.time(),
+        "session": session or {},
+    }
+    return redirect("mfa:verify_sign_in")
 
 
 @sensitive_post_parameters("password")
@@ -114,6 +139,7 @@ def verify_sign_in(request: HttpRequest) -> HttpResponse:
                 request=request, user=user, backend=pending["backend"], code=form.cleaned_data["code"]
             )
             if device is not None:
+                request.session.update(pending.get("session") or {})
                 response = redirect(pending["next"])
                 remember_device(request, response, user.get_username().casefold())
                 return response
@@ -291,6 +317,7 @@ class CompletePasskeySignIn(PendingUserMixin, CompleteCredentialAuthenticationVi
             request.session[PENDING_SESSION_KEY] = pending
             detail = "That passkey was not accepted. Try again, or enter a code."
             return JsonResponse({"detail": detail, "code": "passkey_refused"}, status=400)
+        request.session.update(pending.get("session") or {})
         response = JsonResponse({"id": device.pk, "redirect_url": pending["next"]})
         remember_device(request, response, user.get_username().casefold())
         return response

@@ -25,6 +25,8 @@ def at(delta: timedelta, *, z: bool = True) -> str:
     """Return T0 + DELTA as the header (Z) or an audit detail (+00:00) writes it."""
     text = (T0 + delta).isoformat()
     return text.replace("+00:00", "Z") if z else text
+
+
 HEADER = "Accessgov-Secret-Retires"
 
 
@@ -49,9 +51,8 @@ def test_during_a_one_hour_overlap_both_token_secrets_work_and_the_old_ones_answ
         assert error_of(api.get("Me", basic_auth(token.token_id, old))) == (401, "invalid_credentials")
         assert api.get("Me", basic_auth(token.token_id, new)).status_code == 200
     event = AuditEvent.objects.get(action="token.secret_regenerated")
-    assert (
-        event.details["overlap"] == "1h"
-        and event.details["old_secret_retires_at"] == at(timedelta(hours=1), z=False)
+    assert event.details["overlap"] == "1h" and event.details["old_secret_retires_at"] == at(
+        timedelta(hours=1), z=False
     )
     assert event.ip_address == "192.0.2.9" and old not in str(event.details) and new not in str(event.details)
 

@@ -69,6 +69,10 @@ PUBLIC = {
     "accounts/login/passkey/begin/",
     "accounts/login/passkey/complete/",
     "accounts/passkeys/messages.js",
+    # Sign-in through the identity provider: no tenant or id in the URL; the callback signs in only
+    # the person the provider's validated ID token names (tests/sso/).
+    "accounts/sso/",
+    "accounts/sso/callback/",
     "o/authorize/",
     "o/token/",
     "o/revoke_token/",

@@ -115,6 +115,7 @@ def test_membership_and_organization_changes_made_inline_on_the_tenant_are_audit
     data = {
         "name": tenant.name,
         "slug": tenant.slug,
+        "password_sign_in": "on",
         **_inline_management("organizations", 1, 0),
         "organizations-0-name": "Fabrikam",
         **_inline_management("memberships", 1, 1),
