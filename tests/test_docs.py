@@ -52,6 +52,7 @@ NOT_ROUTES = {
     "/X": "a path spelling in the attack catalogue",
     "/healthz": "the bare baseline view of bench/'s own URLconf, never served by the product",
     "/gateway/v1/decide/v1/devices/42": "what older Envoy sends (the docs say why it is not supported)",
+    "/.well-known/openid-configuration": "the end of an OpenID Connect provider's discovery URL (docs/sso.md)",
 }
 # Paths under these are the platform's own API (catalogue templates), not accessgov's routes.
 PLATFORM_PREFIXES = ("/v1/",)
