@@ -1,5 +1,5 @@
 # The two quick-start commands: `make run` and `make test` (README).
-.PHONY: run test lint bench
+.PHONY: run test lint bench lock
 
 PY := .venv/bin/python
 HOST ?= 127.0.0.1
@@ -18,6 +18,11 @@ run:
 	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo $(if $(DEMO_PASSWORD),--admin-password "$(DEMO_PASSWORD)")
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Refresh uv.lock after editing pyproject.toml's dependencies (keeps the other pins; UPGRADE=1 moves
+# every package to its newest allowed release), then commit uv.lock with pyproject.toml.
+lock:
+	bin/bootstrap lock $(if $(UPGRADE),--upgrade)
 
 lint:
 	.venv/bin/ruff check .
