@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "tenants.context_processors.tenancy",
+                "tokens.context_processors.expiring_credentials",
             ],
         },
     },
@@ -395,6 +396,16 @@ ACCESSGOV_SITE_URL = os.environ.get(
     "ACCESSGOV_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "https://localhost"
 ).rstrip("/")
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
+# manage.py send_reminders: a reminder this many days before a credential expires (each sent once),
+# and one digest mail instead of single ones when a tenant has more than DIGEST_OVER in one run.
+ACCESSGOV_REMINDER_DAYS = tuple(
+    sorted(
+        {int(days) for days in os.environ.get("ACCESSGOV_REMINDER_DAYS", "30,7,1").split(",")}, reverse=True
+    )
+)
+ACCESSGOV_REMINDER_DIGEST_OVER = int(os.environ.get("ACCESSGOV_REMINDER_DIGEST_OVER", "5"))
+# Settings > API shows a banner listing the credentials that expire within this many days.
+ACCESSGOV_EXPIRY_BANNER_DAYS = int(os.environ.get("ACCESSGOV_EXPIRY_BANNER_DAYS", "7"))
 ACCESSGOV_PAGE_SIZE = 25
 
 # Trusted Applications (docs/trusted-apps.md): django-oauth-toolkit as the OAuth 2.0 provider.

@@ -10,5 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.show_token, name="show_token"),
     path("<int:pk>/edit/", views.edit_token, name="edit_token"),
     path("<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
+    path("<int:pk>/suspend/", views.suspend_token, name="suspend_token"),
+    path("<int:pk>/resume/", views.resume_token, name="resume_token"),
     path("<int:pk>/regenerate/", views.regenerate_secret, name="regenerate_secret"),
 ]

@@ -24,12 +24,18 @@ SUBSCRIBABLE_ACTIONS: tuple[Action, ...] = (
     Action.API_ACCESS_DISABLED,
     Action.API_KEY_CREATED,
     Action.API_KEY_DELETED,
+    Action.API_KEY_SUSPENDED,
+    Action.API_KEY_RESUMED,
     Action.TOKEN_CREATED,
     Action.TOKEN_UPDATED,
     Action.TOKEN_REVOKED,
     Action.TOKEN_SECRET_REGENERATED,
     Action.TOKEN_REINSTATED,
     Action.TOKEN_PURGED,
+    Action.TOKEN_SUSPENDED,
+    Action.TOKEN_RESUMED,
+    # Sent by manage.py send_reminders (tokens.reminders), once per credential and threshold.
+    Action.CREDENTIAL_EXPIRING,
     Action.WEBHOOK_DOMAIN_ADDED,
     Action.WEBHOOK_DOMAIN_REMOVED,
 )

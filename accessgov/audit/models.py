@@ -22,6 +22,10 @@ class Action(models.TextChoices):
     SECURITY_CONTACT_CHANGED = "tenant.security_contact_changed", "Security contact changed"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_DELETED = "api_key.deleted", "API key deleted"
+    API_KEY_SUSPENDED = "api_key.suspended", "API key suspended"
+    API_KEY_RESUMED = "api_key.resumed", "API key resumed"
+    LIFETIME_POLICY_CHANGED = "tenant.lifetime_policy_changed", "Credential lifetime policy changed"
+    CREDENTIAL_EXPIRING = "credential.expiring", "Credential expiry reminder sent"
     # Third-Party Tokens (tokens app)
     TOKEN_CREATED = "token.created", "Third-party token created"
     TOKEN_UPDATED = "token.updated", "Third-party token changed"
@@ -29,6 +33,8 @@ class Action(models.TextChoices):
     TOKEN_SECRET_REGENERATED = "token.secret_regenerated", "Third-party token secret regenerated"
     TOKEN_REINSTATED = "token.reinstated", "Third-party token reinstated"
     TOKEN_PURGED = "token.purged", "Revoked third-party tokens deleted"
+    TOKEN_SUSPENDED = "token.suspended", "Third-party token suspended"
+    TOKEN_RESUMED = "token.resumed", "Third-party token resumed"
     # Webhook API (webhooks app)
     WEBHOOK_DOMAIN_ADDED = "domain.added", "Approved webhook domain added"
     WEBHOOK_DOMAIN_REMOVED = "domain.removed", "Approved webhook domain removed"

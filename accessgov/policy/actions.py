@@ -9,7 +9,7 @@ from accessgov.audit.actions import Action, record_event
 from accessgov.core import keys, mail
 from accessgov.core.errors import ActionRefused
 from accessgov.policy.access import require_api_access, require_credential_room
-from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
+from accessgov.policy.models import ApiKey, ApiUser, LifetimePolicy, PolicyAcceptance, PolicyVersion
 from tenants.models import Tenant
 
 
@@ -106,6 +106,86 @@ def delete_api_key(*, api_key: ApiKey, by, ip: str | None) -> None:
         ip=ip,
     )
     locked.delete()
+
+
+@transaction.atomic
+def suspend_api_key(*, api_key: ApiKey, by, ip: str | None, now=None) -> ApiKey:
+    """Suspend API_KEY: refused (credential_suspended) from the next request on, with everything kept."""
+    locked = ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
+    if locked is None:
+        raise ActionRefused("That key was deleted meanwhile.")
+    if locked.suspended_at is not None:
+        raise ActionRefused(f"Key “{locked.name}” is already suspended.")
+    locked.suspended_at = now or timezone.now()
+    locked.suspended_by = by
+    # save(), not update(): post_save makes every app server drop its cached copy (accessgov.api.cache).
+    locked.save(update_fields=["suspended_at", "suspended_by"])
+    record_event(
+        tenant=locked.tenant,
+        actor=by,
+        action=Action.API_KEY_SUSPENDED,
+        target=locked,
+        details={"name": locked.name, "prefix": locked.prefix},
+        ip=ip,
+    )
+    return locked
+
+
+@transaction.atomic
+def resume_api_key(*, api_key: ApiKey, by, ip: str | None) -> ApiKey:
+    """Resume a suspended API_KEY: it works again from the next request on."""
+    locked = ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
+    if locked is None:
+        raise ActionRefused("That key was deleted meanwhile.")
+    if locked.suspended_at is None:
+        raise ActionRefused(f"Key “{locked.name}” is not suspended.")
+    suspended_at = locked.suspended_at
+    locked.suspended_at = None
+    locked.suspended_by = None
+    locked.save(update_fields=["suspended_at", "suspended_by"])
+    record_event(
+        tenant=locked.tenant,
+        actor=by,
+        action=Action.API_KEY_RESUMED,
+        target=locked,
+        details={"name": locked.name, "prefix": locked.prefix, "suspended_at": suspended_at.isoformat()},
+        ip=ip,
+    )
+    return locked
+
+
+LIFETIME_FIELDS = (
+    "max_lifetime_days",
+    "expiry_required",
+    "allowlist_required_for_write",
+    "suspend_unused_after_days",
+)
+
+
+@transaction.atomic
+def set_lifetime_policy(*, tenant: Tenant, values: dict, by, ip: str | None) -> bool:
+    """Set TENANT's credential lifetime policy to VALUES; return False (recording nothing) when unchanged.
+
+    Existing tokens are not changed: the token list flags those that break the new policy.
+    """
+    Tenant.objects.select_for_update().get(pk=tenant.pk)  # two administrators saving at once: one wins
+    policy = LifetimePolicy.of(tenant)
+    before = {name: getattr(policy, name) for name in LIFETIME_FIELDS}
+    after = {name: values[name] for name in LIFETIME_FIELDS}
+    if before == after:
+        return False
+    for name, value in after.items():
+        setattr(policy, name, value)
+    policy.save()
+    record_event(
+        tenant=tenant,
+        actor=by,
+        action=Action.LIFETIME_POLICY_CHANGED,
+        target=tenant,
+        details={"before": before, "after": after},
+        ip=ip,
+    )
+    return True
 
 
 @transaction.atomic

@@ -1,7 +1,8 @@
 """The check the REST API runs on every request made with an API key (Bearer agk_…).
 
 An API key has every permission of the catalogue and every organization of its tenant; it is
-refused only when it is unknown, its secret does not match, or its tenant's API access is off.
+refused only when it is unknown, its secret does not match, it is suspended, or its tenant's API
+access is off.
 """
 
 from accessgov.core import catalogue, keys
@@ -32,6 +33,8 @@ def decide_api_key(api_key: ApiKey | None, *, secret: str) -> Decision:
         return refuse(Refusal.UNKNOWN_CREDENTIAL)
     if not api_key.matches(secret):
         return refuse(Refusal.WRONG_SECRET)
+    if api_key.suspended_at is not None:
+        return refuse(Refusal.SUSPENDED, api_key)
     if not access_on(api_key.tenant):
         return refuse(Refusal.API_ACCESS_OFF, api_key)
     return allow(

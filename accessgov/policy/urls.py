@@ -11,4 +11,7 @@ urlpatterns = [
     path("contact/", views.set_security_contact, name="set_security_contact"),
     path("keys/", views.create_api_key, name="create_api_key"),
     path("keys/<int:key_id>/delete/", views.delete_api_key, name="delete_api_key"),
+    path("keys/<int:key_id>/suspend/", views.suspend_api_key, name="suspend_api_key"),
+    path("keys/<int:key_id>/resume/", views.resume_api_key, name="resume_api_key"),
+    path("lifetime/", views.set_lifetime_policy, name="set_lifetime_policy"),
 ]
