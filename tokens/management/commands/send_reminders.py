@@ -23,11 +23,11 @@ class Command(BaseCommand):
         now = timezone.now()
         run = send_reminders(now=now, report=self.stdout.write if progress else lambda line: None)
         suspended = suspend_unused(now=now)
-        # Quiet under cron when nothing was due; one key=value line (stderr, the ops log) when it did.
-        if run.reminders or run.skipped or suspended or progress:
-            ops_logger.info(f"{run.log_line()} suspended_unused={suspended}")
-            if verbosity >= 1:
-                self.stdout.write(
-                    f"Queued {run.reminders} reminder(s) in {run.mails} mail(s) ({run.digests} digest(s)) "
-                    f"for {run.tenants} tenant(s); suspended {suspended} unused token(s)."
-                )
+        # One key=value line per run on the ops log (stderr), a heartbeat like purge_revoked's;
+        # standard output, which cron mails, only when something was sent or suspended.
+        ops_logger.info(f"{run.log_line()} suspended_unused={suspended}")
+        if (run.reminders or suspended or progress) and verbosity >= 1:
+            self.stdout.write(
+                f"Queued {run.reminders} reminder(s) in {run.mails} mail(s) ({run.digests} digest(s)) "
+                f"for {run.tenants} tenant(s); suspended {suspended} unused token(s)."
+            )
