@@ -276,34 +276,35 @@ def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
-@administrator_required
-def suspend_token(request: HttpRequest, pk: int) -> HttpResponse:
-    """Suspend a token: refused from the next request on, everything kept until it is resumed."""
+def _set_suspended(request: HttpRequest, pk: int, *, suspended: bool) -> HttpResponse:
     token = _token_or_404(request, pk)
+    change = suspension.suspend_token if suspended else suspension.resume_token
     try:
-        suspension.suspend_token(token=token, by=request.user, ip=get_client_ip(request))
+        change(token=token, by=request.user, ip=get_client_ip(request))
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(
-            request, f"“{token.name}” is suspended: requests made with it are refused until you resume it."
+            request,
+            f"“{token.name}” is suspended: requests made with it are refused until you resume it."
+            if suspended
+            else f"“{token.name}” is resumed and works again.",
         )
     return redirect(_token_url(request, token))
 
 
 @require_POST
 @administrator_required
+def suspend_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """Suspend a token: refused from the next request on, everything kept until it is resumed."""
+    return _set_suspended(request, pk, suspended=True)
+
+
+@require_POST
+@administrator_required
 def resume_token(request: HttpRequest, pk: int) -> HttpResponse:
     """Resume a suspended token: it works again with its secret and restrictions unchanged."""
-    token = _token_or_404(request, pk)
-    try:
-        suspension.resume_token(token=token, by=request.user, ip=get_client_ip(request))
-    except ActionRefused as refusal:
-        messages.error(request, str(refusal))
-    else:
-        messages.success(request, f"“{token.name}” is resumed and works again.")
-    return redirect(_token_url(request, token))
+    return _set_suspended(request, pk, suspended=False)
 
 
 @never_cache

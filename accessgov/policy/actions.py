@@ -109,46 +109,29 @@ def delete_api_key(*, api_key: ApiKey, by, ip: str | None) -> None:
 
 
 @transaction.atomic
-def suspend_api_key(*, api_key: ApiKey, by, ip: str | None, now=None) -> ApiKey:
-    """Suspend API_KEY: refused (credential_suspended) from the next request on, with everything kept."""
+def set_api_key_suspended(*, api_key: ApiKey, suspended: bool, by, ip: str | None, now=None) -> ApiKey:
+    """Suspend API_KEY (SUSPENDED) or resume it; either takes effect on the next request.
+
+    A suspended key is refused (credential_suspended) with everything kept, until resumed.
+    """
     locked = ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
     if locked is None:
         raise ActionRefused("That key was deleted meanwhile.")
-    if locked.suspended_at is not None:
-        raise ActionRefused(f"Key “{locked.name}” is already suspended.")
-    locked.suspended_at = now or timezone.now()
-    locked.suspended_by = by
+    if (locked.suspended_at is not None) == suspended:
+        raise ActionRefused(f"Key “{locked.name}” is {'already' if suspended else 'not'} suspended.")
+    details = {"name": locked.name, "prefix": locked.prefix}
+    if not suspended:
+        details["suspended_at"] = locked.suspended_at.isoformat()
+    locked.suspended_at = (now or timezone.now()) if suspended else None
+    locked.suspended_by = by if suspended else None
     # save(), not update(): post_save makes every app server drop its cached copy (accessgov.api.cache).
     locked.save(update_fields=["suspended_at", "suspended_by"])
     record_event(
         tenant=locked.tenant,
         actor=by,
-        action=Action.API_KEY_SUSPENDED,
+        action=Action.API_KEY_SUSPENDED if suspended else Action.API_KEY_RESUMED,
         target=locked,
-        details={"name": locked.name, "prefix": locked.prefix},
-        ip=ip,
-    )
-    return locked
-
-
-@transaction.atomic
-def resume_api_key(*, api_key: ApiKey, by, ip: str | None) -> ApiKey:
-    """Resume a suspended API_KEY: it works again from the next request on."""
-    locked = ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
-    if locked is None:
-        raise ActionRefused("That key was deleted meanwhile.")
-    if locked.suspended_at is None:
-        raise ActionRefused(f"Key “{locked.name}” is not suspended.")
-    suspended_at = locked.suspended_at
-    locked.suspended_at = None
-    locked.suspended_by = None
-    locked.save(update_fields=["suspended_at", "suspended_by"])
-    record_event(
-        tenant=locked.tenant,
-        actor=by,
-        action=Action.API_KEY_RESUMED,
-        target=locked,
-        details={"name": locked.name, "prefix": locked.prefix, "suspended_at": suspended_at.isoformat()},
+        details=details,
         ip=ip,
     )
     return locked

@@ -173,32 +173,34 @@ def set_lifetime_policy(request: HttpRequest) -> HttpResponse:
     return redirect(_manage_api_url(request) + "#lifetime-policy")
 
 
+def _set_suspended(request: HttpRequest, key_id: int, *, suspended: bool) -> HttpResponse:
+    api_key = get_object_or_404(ApiKey.objects.for_tenant(request.tenant), pk=key_id)
+    try:
+        actions.set_api_key_suspended(
+            api_key=api_key, suspended=suspended, by=request.user, ip=get_client_ip(request)
+        )
+    except ActionRefused as refusal:
+        return _refuse(request, str(refusal))
+    if suspended:
+        message = f"Key “{api_key.name}” is suspended; requests made with it are refused until you resume it."
+    else:
+        message = f"Key “{api_key.name}” is resumed and works again."
+    messages.success(request, message)
+    return redirect(_manage_api_url(request) + "#api-keys")
+
+
 @require_POST
 @administrator_required
 def suspend_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
     """Suspend a key: refused from the next request on, kept until resumed or deleted."""
-    api_key = get_object_or_404(ApiKey.objects.for_tenant(request.tenant), pk=key_id)
-    try:
-        actions.suspend_api_key(api_key=api_key, by=request.user, ip=get_client_ip(request))
-    except ActionRefused as refusal:
-        return _refuse(request, str(refusal))
-    messages.success(
-        request, f"Key “{api_key.name}” is suspended; requests made with it are refused until you resume it."
-    )
-    return redirect(_manage_api_url(request) + "#api-keys")
+    return _set_suspended(request, key_id, suspended=True)
 
 
 @require_POST
 @administrator_required
 def resume_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
     """Resume a suspended key: it works again from the next request on."""
-    api_key = get_object_or_404(ApiKey.objects.for_tenant(request.tenant), pk=key_id)
-    try:
-        actions.resume_api_key(api_key=api_key, by=request.user, ip=get_client_ip(request))
-    except ActionRefused as refusal:
-        return _refuse(request, str(refusal))
-    messages.success(request, f"Key “{api_key.name}” is resumed and works again.")
-    return redirect(_manage_api_url(request) + "#api-keys")
+    return _set_suspended(request, key_id, suspended=False)
 
 
 @never_cache

@@ -59,11 +59,11 @@ def test_another_app_servers_cached_copy_of_a_suspended_key_is_refused(
     stale = credentials.get(f"k:{api_key.prefix}")
     assert stale is not None
     with django_capture_on_commit_callbacks(execute=True):
-        policy_actions.suspend_api_key(api_key=api_key, by=admin_user, ip=None)
+        policy_actions.set_api_key_suspended(api_key=api_key, suspended=True, by=admin_user, ip=None)
     credentials._entries[f"k:{api_key.prefix}"] = stale  # as a second app server still holds it
     assert error_of(api.get("Me", auth)) == (401, "credential_suspended")
     with django_capture_on_commit_callbacks(execute=True):
-        policy_actions.resume_api_key(api_key=api_key, by=admin_user, ip=None)
+        policy_actions.set_api_key_suspended(api_key=api_key, suspended=False, by=admin_user, ip=None)
     assert api.get("Me", auth).status_code == 200
 
 

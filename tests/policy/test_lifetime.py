@@ -10,6 +10,7 @@ from accessgov.core.errors import ActionRefused
 from accessgov.policy import lifetime
 from accessgov.policy.models import LifetimePolicy
 from tests.factories import ThirdPartyTokenFactory
+from tests.tokens.test_views import _valid_form
 from tokens import actions
 from tokens.models import ThirdPartyToken
 
@@ -106,17 +107,8 @@ def test_a_technician_cannot_change_the_policy(tech_client, enabled_tenant):
 
 
 def _form(**overrides) -> dict:
-    data = {
-        "name": "PSA sync",
-        "description": "",
-        "starts_at": "",
-        "expires_at": "",
-        "allowed_ips": "",
-        "organization_access": "all",
-        "permissions": ["Me.Read"],
-    }
-    data.update(overrides)
-    return data
+    """Return Create Token's fields with no expiry, no allowlist and read-only permissions."""
+    return _valid_form(**{"expires_at": "", "allowed_ips": "", "permissions": ["Me.Read"], **overrides})
 
 
 def test_create_token_without_expiry_is_refused_with_the_message_on_the_expiry_field(admin_client, strict):

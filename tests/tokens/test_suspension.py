@@ -58,7 +58,7 @@ def test_another_tenants_admin_cannot_suspend_or_resume_a_token_or_a_key(
     api_key = ApiKeyFactory(tenant=token.tenant)
     if verb == "resume":
         suspension.suspend_token(token=token, by=admin_user, ip=None)
-        policy_actions.suspend_api_key(api_key=api_key, by=admin_user, ip=None)
+        policy_actions.set_api_key_suspended(api_key=api_key, suspended=True, by=admin_user, ip=None)
     before = (
         ThirdPartyToken.objects.values_list("suspended_at", flat=True).get(pk=token.pk),
         ApiKey.objects.values_list("suspended_at", flat=True).get(pk=api_key.pk),
