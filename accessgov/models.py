@@ -4,7 +4,13 @@ models from their floor (accessgov.policy.models, accessgov.audit.models, access
 from accessgov.audit.models import AuditEvent  # noqa: F401
 from accessgov.core.models import OutgoingMail  # noqa: F401
 from accessgov.gateway.models import GatewayKey  # noqa: F401
-from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion  # noqa: F401
+from accessgov.policy.models import (  # noqa: F401
+    ApiKey,
+    ApiUser,
+    LifetimePolicy,
+    PolicyAcceptance,
+    PolicyVersion,
+)
 from accessgov.sso.models import ProviderAccount  # noqa: F401
 from accessgov.trusted.models import (  # noqa: F401
     TrustedApplication,

@@ -114,6 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "tenants.context_processors.tenancy",
                 "tenants.context_processors.single_sign_on",
+                "tokens.context_processors.expiring_credentials",
             ],
         },
     },
@@ -449,6 +450,16 @@ ACCESSGOV_SITE_URL = os.environ.get(
 # window seconds), every window at once; past it they wait for the next window (webhooks.budget).
 ACCESSGOV_TENANT_WEBHOOK_RATE = parse_tiers("ACCESSGOV_TENANT_WEBHOOK_RATE", "300/60,3000/3600")
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
+# manage.py send_reminders: a reminder this many days before a credential expires (each sent once),
+# and one digest mail instead of single ones when a tenant has more than DIGEST_OVER in one run.
+ACCESSGOV_REMINDER_DAYS = tuple(
+    sorted(
+        {int(days) for days in os.environ.get("ACCESSGOV_REMINDER_DAYS", "30,7,1").split(",")}, reverse=True
+    )
+)
+ACCESSGOV_REMINDER_DIGEST_OVER = int(os.environ.get("ACCESSGOV_REMINDER_DIGEST_OVER", "5"))
+# Settings > API shows a banner listing the credentials that expire within this many days.
+ACCESSGOV_EXPIRY_BANNER_DAYS = int(os.environ.get("ACCESSGOV_EXPIRY_BANNER_DAYS", "7"))
 ACCESSGOV_PAGE_SIZE = 25
 
 # Trusted Applications (docs/trusted-apps.md): django-oauth-toolkit as the OAuth 2.0 provider.

@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from accessgov.audit.actions import Action, record_event
 from accessgov.core import catalogue
 from accessgov.core.errors import ActionRefused
+from accessgov.policy import lifetime
 from accessgov.policy.access import require_api_access, require_credential_room
 from tenants.models import Organization, Tenant
 from tokens.models import ThirdPartyToken, generate_token_id, grace_period
@@ -69,6 +70,12 @@ def _check_terms(*, tenant: Tenant, fields: dict, expiry_changed: bool, now: dat
         found = Organization.objects.for_tenant(tenant).filter(pk__in=wanted).count()
         if found != len(wanted):
             raise ActionRefused(f"Only organizations of {tenant.name} can be selected.")
+    # The tenant's lifetime policy holds for every caller (the form shows the same on its fields).
+    breaches = lifetime.check(
+        tenant, fields["starts_at"], fields["expires_at"], fields["permissions"], fields["allowed_ips"]
+    )
+    if breaches:
+        raise ActionRefused(" ".join(breaches))
 
 
 def _name_taken(tenant: Tenant, name: str, exclude_pk: int | None = None) -> bool:

@@ -2,7 +2,7 @@
 
 One short sequence, one indexed query: find the token by its public ID (with its tenant and the
 tenant's API user), compare the secret's digest in constant time, then the rules stored in the
-row itself (revocation, API access, validity window, IP allowlist, permission, organization).
+row itself (revocation, suspension, API access, validity window, IP allowlist, permission, organization).
 """
 
 from datetime import datetime
@@ -81,6 +81,8 @@ def decide_token(
     # From here on the caller proved it holds the secret, so it may learn why it is refused.
     if token.revoked_at is not None:
         return refuse(Refusal.REVOKED, token)
+    if token.suspended_at is not None:
+        return refuse(Refusal.SUSPENDED, token)
     if not access_on(token.tenant):
         return refuse(Refusal.API_ACCESS_OFF, token)
     if now < token.starts_at:

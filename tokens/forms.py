@@ -6,6 +6,8 @@ from django import forms
 from django.utils import timezone
 
 from accessgov.core import catalogue
+from accessgov.policy import lifetime
+from accessgov.policy.models import LifetimePolicy
 from tenants.models import Organization, Tenant
 from tokens.actions import TokenTerms
 from tokens.models import ThirdPartyToken, TokenStatus
@@ -219,6 +221,12 @@ class TokenForm(forms.Form):
                 "permissions": instance.permissions,
             }
         super().__init__(*args, **kwargs)
+        self.lifetime_policy = LifetimePolicy.of(tenant)
+        if self.lifetime_policy.expiry_required or self.lifetime_policy.max_lifetime_days:
+            maximum = self.lifetime_policy.max_lifetime_days
+            self.fields["expires_at"].help_text = "Required by the lifetime policy" + (
+                f": at most {maximum} days after the start date." if maximum else "."
+            )
         # Only this tenant's organizations are choices: a forged id of another tenant is invalid.
         self.fields["organizations"].queryset = Organization.objects.for_tenant(tenant).order_by("name", "pk")
 
@@ -273,7 +281,22 @@ class TokenForm(forms.Form):
             and not self.has_error("organizations")
         ):
             self.add_error("organizations", "Select at least one organization, or choose all organizations.")
+        self._check_lifetime_policy(data, now)
         return data
+
+    def _check_lifetime_policy(self, data: dict, now) -> None:
+        """Put each way these terms break the tenant's lifetime policy on the field it concerns."""
+        if any(self.has_error(name) for name in ("starts_at", "expires_at", "allowed_ips", "permissions")):
+            return
+        starts_at = data.get("starts_at") or now
+        for breach in lifetime.breaches(
+            self.lifetime_policy,
+            starts_at=starts_at,
+            expires_at=data.get("expires_at"),
+            permissions=data.get("permissions") or [],
+            allowed_ips=data.get("allowed_ips") or [],
+        ):
+            self.add_error(breach.field, breach.message)
 
     def terms(self) -> TokenTerms:
         """Return the validated terms for tokens.actions."""
@@ -311,6 +334,7 @@ class TokenForm(forms.Form):
 
 class TokenFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *TokenStatus.choices], required=False)
+    breaks_policy = forms.BooleanField(label="Breaks the policy", required=False)
     q = forms.CharField(
         label="Search",
         required=False,

@@ -46,6 +46,7 @@ def count_live_tokens(*, tenant: Tenant, **kwargs) -> int:
 class TokenStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
 
@@ -53,12 +54,14 @@ class TokenStatus(models.TextChoices):
 class ThirdPartyTokenQuerySet(TenantOwnedQuerySet):
     def with_status(self, status: TokenStatus | str, now: datetime) -> "ThirdPartyTokenQuerySet":
         """Return the tokens whose status at NOW is STATUS (the same rules as ThirdPartyToken.status)."""
-        live = Q(revoked_at__isnull=True)
+        live = Q(revoked_at__isnull=True, suspended_at__isnull=True)
         started = Q(starts_at__lte=now)
         ended = Q(expires_at__isnull=False, expires_at__lte=now)
         match TokenStatus(status):
             case TokenStatus.REVOKED:
                 return self.filter(revoked_at__isnull=False)
+            case TokenStatus.SUSPENDED:
+                return self.filter(revoked_at__isnull=True, suspended_at__isnull=False)
             case TokenStatus.SCHEDULED:
                 return self.filter(live, ~started)
             case TokenStatus.EXPIRED:
@@ -69,6 +72,12 @@ class ThirdPartyTokenQuerySet(TenantOwnedQuerySet):
     def active(self, now: datetime) -> "ThirdPartyTokenQuerySet":
         """Return the tokens that authenticate at NOW (API access of the tenant aside)."""
         return self.with_status(TokenStatus.ACTIVE, now)
+
+    def expiring(self, now: datetime, within: timedelta) -> "ThirdPartyTokenQuerySet":
+        """Return the tokens not revoked that expire after NOW and no later than NOW + WITHIN, soonest first."""
+        return self.filter(
+            revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + within
+        ).order_by("expires_at", "pk")
 
     def unrevoked(self) -> "ThirdPartyTokenQuerySet":
         """Return the tokens not revoked (scheduled and expired ones included): they count as live."""
@@ -120,6 +129,11 @@ class ThirdPartyToken(RetiringSecret, models.Model):
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Suspended: refused (credential_suspended) with everything kept, until an administrator resumes it.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = ThirdPartyTokenQuerySet.as_manager()
 
@@ -138,15 +152,23 @@ class ThirdPartyToken(RetiringSecret, models.Model):
                 name="token_revoked",
                 condition=Q(revoked_at__isnull=False),
             ),
+            # send_reminders and the Settings > API banner: each tenant's tokens by expiry.
+            models.Index(
+                fields=["tenant", "expires_at", "id"],
+                name="token_expiring",
+                condition=Q(revoked_at__isnull=True, expires_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_id})"
 
     def status(self, now: datetime) -> TokenStatus:
-        """Return the status at NOW: Revoked, else Scheduled before the start, Expired from the expiry on."""
+        """Return the status at NOW: Revoked, Suspended, else Scheduled before the start, Expired from the expiry on."""
         if self.revoked_at is not None:
             return TokenStatus.REVOKED
+        if self.suspended_at is not None:
+            return TokenStatus.SUSPENDED
         if now < self.starts_at:
             return TokenStatus.SCHEDULED
         if self.expires_at is not None and now >= self.expires_at:
@@ -158,6 +180,8 @@ class ThirdPartyToken(RetiringSecret, models.Model):
         status = self.status(now)
         if status == TokenStatus.REVOKED:
             return f"{status.label} — deleted on {self.deleted_on():%Y-%m-%d}"
+        if status == TokenStatus.SUSPENDED:
+            return f"{status.label} since {self.suspended_at:%Y-%m-%d %H:%M} UTC"
         return status.label
 
     def deleted_on(self, grace_days: int | None = None) -> datetime | None:
@@ -219,3 +243,28 @@ class ThirdPartyToken(RetiringSecret, models.Model):
         return OrganizationScope.of(
             all_organizations=self.all_organizations, organization_ids=self.organization_ids
         )
+
+
+class ReminderSent(models.Model):
+    """A reminder that TOKEN expires at EXPIRES_AT was queued THRESHOLD_DAYS before (tokens.reminders).
+
+    Written in the transaction that queues the mail, and unique: a killed or repeated run of
+    send_reminders never sends one twice. A token given a new expiry gets its reminders again.
+    """
+
+    # Database-level, like every foreign key to a token: purge_revoked deletes with one DELETE.
+    token = models.ForeignKey(ThirdPartyToken, on_delete=models.DB_CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    threshold_days = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+    in_digest = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "expires_at", "threshold_days"], name="unique_reminder_per_threshold"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold_days}-day reminder for token {self.token_id}"

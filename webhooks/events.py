@@ -26,6 +26,8 @@ SUBSCRIBABLE_ACTIONS: tuple[Action, ...] = (
     Action.API_KEY_DELETED,
     Action.API_KEY_REGENERATED,
     Action.API_KEY_OLD_SECRET_RETIRED,
+    Action.API_KEY_SUSPENDED,
+    Action.API_KEY_RESUMED,
     Action.TOKEN_CREATED,
     Action.TOKEN_UPDATED,
     Action.TOKEN_REVOKED,
@@ -33,6 +35,10 @@ SUBSCRIBABLE_ACTIONS: tuple[Action, ...] = (
     Action.TOKEN_REINSTATED,
     Action.TOKEN_OLD_SECRET_RETIRED,
     Action.TOKEN_PURGED,
+    Action.TOKEN_SUSPENDED,
+    Action.TOKEN_RESUMED,
+    # Sent by manage.py send_reminders (tokens.reminders), once per credential and threshold.
+    Action.CREDENTIAL_EXPIRING,
     Action.WEBHOOK_DOMAIN_ADDED,
     Action.WEBHOOK_DOMAIN_REMOVED,
 )

@@ -80,6 +80,11 @@ REFUSALS: dict[Refusal, tuple[int, str, str]] = {
     Refusal.UNKNOWN_CREDENTIAL: (401, *INVALID),
     Refusal.WRONG_SECRET: (401, *INVALID),
     Refusal.REVOKED: (401, "token_revoked", "This token was revoked. Regenerate its secret to reinstate it."),
+    Refusal.SUSPENDED: (
+        401,
+        "credential_suspended",
+        "This credential is suspended. An administrator of its tenant can resume it.",
+    ),
     Refusal.NOT_YET_VALID: (401, "token_not_yet_valid", "This token's start date has not come yet."),
     Refusal.EXPIRED: (401, "token_expired", "This token has expired. Create a new token."),
     Refusal.ACCESS_TOKEN_EXPIRED: (

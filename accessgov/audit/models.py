@@ -27,6 +27,10 @@ class Action(models.TextChoices):
     API_KEY_DELETED = "api_key.deleted", "API key deleted"
     API_KEY_REGENERATED = "api_key.regenerated", "API key regenerated"
     API_KEY_OLD_SECRET_RETIRED = "api_key.old_secret_retired", "API key's old secret retired"
+    API_KEY_SUSPENDED = "api_key.suspended", "API key suspended"
+    API_KEY_RESUMED = "api_key.resumed", "API key resumed"
+    LIFETIME_POLICY_CHANGED = "tenant.lifetime_policy_changed", "Credential lifetime policy changed"
+    CREDENTIAL_EXPIRING = "credential.expiring", "Credential expiry reminder sent"
     # Third-Party Tokens (tokens app)
     TOKEN_CREATED = "token.created", "Third-party token created"
     TOKEN_UPDATED = "token.updated", "Third-party token changed"
@@ -35,6 +39,8 @@ class Action(models.TextChoices):
     TOKEN_REINSTATED = "token.reinstated", "Third-party token reinstated"
     TOKEN_OLD_SECRET_RETIRED = "token.old_secret_retired", "Third-party token's old secret retired"
     TOKEN_PURGED = "token.purged", "Revoked third-party tokens deleted"
+    TOKEN_SUSPENDED = "token.suspended", "Third-party token suspended"
+    TOKEN_RESUMED = "token.resumed", "Third-party token resumed"
     # Webhook API (webhooks app)
     WEBHOOK_DOMAIN_ADDED = "domain.added", "Approved webhook domain added"
     WEBHOOK_DOMAIN_REMOVED = "domain.removed", "Approved webhook domain removed"

@@ -66,6 +66,7 @@ class Refusal(enum.StrEnum):
     UNKNOWN_CREDENTIAL = "unknown_credential"
     WRONG_SECRET = "wrong_secret"
     REVOKED = "revoked"
+    SUSPENDED = "suspended"
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
     ACCESS_TOKEN_EXPIRED = "access_token_expired"

@@ -13,7 +13,7 @@ from accessgov.core.credentials import Kind, announce_change, cache_key
 from accessgov.core.errors import ActionRefused
 from accessgov.core.rotation import Overlap, RetiringSecret, retire_previous_of
 from accessgov.policy.access import require_api_access, require_credential_room
-from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
+from accessgov.policy.models import ApiKey, ApiUser, LifetimePolicy, PolicyAcceptance, PolicyVersion
 from tenants.models import Tenant
 
 
@@ -118,6 +118,69 @@ def delete_api_key(*, api_key: ApiKey, by, ip: str | None) -> None:
         ip=ip,
     )
     locked.delete()
+
+
+@transaction.atomic
+def set_api_key_suspended(*, api_key: ApiKey, suspended: bool, by, ip: str | None, now=None) -> ApiKey:
+    """Suspend API_KEY (SUSPENDED) or resume it; either takes effect on the next request.
+
+    A suspended key is refused (credential_suspended) with everything kept, until resumed.
+    """
+    locked = ApiKey.objects.select_for_update().filter(pk=api_key.pk).first()
+    if locked is None:
+        raise ActionRefused("That key was deleted meanwhile.")
+    if (locked.suspended_at is not None) == suspended:
+        raise ActionRefused(f"Key “{locked.name}” is {'already' if suspended else 'not'} suspended.")
+    details = {"name": locked.name, "prefix": locked.prefix}
+    if not suspended:
+        details["suspended_at"] = locked.suspended_at.isoformat()
+    locked.suspended_at = (now or timezone.now()) if suspended else None
+    locked.suspended_by = by if suspended else None
+    # save(), not update(): post_save makes every app server drop its cached copy (accessgov.api.cache).
+    locked.save(update_fields=["suspended_at", "suspended_by"])
+    record_event(
+        tenant=locked.tenant,
+        actor=by,
+        action=Action.API_KEY_SUSPENDED if suspended else Action.API_KEY_RESUMED,
+        target=locked,
+        details=details,
+        ip=ip,
+    )
+    return locked
+
+
+LIFETIME_FIELDS = (
+    "max_lifetime_days",
+    "expiry_required",
+    "allowlist_required_for_write",
+    "suspend_unused_after_days",
+)
+
+
+@transaction.atomic
+def set_lifetime_policy(*, tenant: Tenant, values: dict, by, ip: str | None) -> bool:
+    """Set TENANT's credential lifetime policy to VALUES; return False (recording nothing) when unchanged.
+
+    Existing tokens are not changed: the token list flags those that break the new policy.
+    """
+    Tenant.objects.select_for_update().get(pk=tenant.pk)  # two administrators saving at once: one wins
+    policy = LifetimePolicy.of(tenant)
+    before = {name: getattr(policy, name) for name in LIFETIME_FIELDS}
+    after = {name: values[name] for name in LIFETIME_FIELDS}
+    if before == after:
+        return False
+    for name, value in after.items():
+        setattr(policy, name, value)
+    policy.save()
+    record_event(
+        tenant=tenant,
+        actor=by,
+        action=Action.LIFETIME_POLICY_CHANGED,
+        target=tenant,
+        details={"before": before, "after": after},
+        ip=ip,
+    )
+    return True
 
 
 @transaction.atomic

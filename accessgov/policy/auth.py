@@ -1,7 +1,8 @@
 """The check the REST API runs on every request made with an API key (Bearer agk_…).
 
 An API key has every permission of the catalogue and every organization of its tenant; it is
-refused only when it is unknown, its secret does not match, or its tenant's API access is off.
+refused only when it is unknown, its secret does not match, it is suspended, or its tenant's API
+access is off.
 """
 
 from datetime import datetime
@@ -39,6 +40,8 @@ def decide_api_key(api_key: ApiKey | None, *, secret: str, now: datetime | None 
     match = api_key.match_secret(secret, now)
     if match is None:
         return refuse(Refusal.WRONG_SECRET)
+    if api_key.suspended_at is not None:
+        return refuse(Refusal.SUSPENDED, api_key)
     if not access_on(api_key.tenant):
         return refuse(Refusal.API_ACCESS_OFF, api_key)
     return allow(

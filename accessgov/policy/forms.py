@@ -61,3 +61,39 @@ class SecurityContactForm(forms.Form):
                 f"Name at most {MAX_SECURITY_CONTACTS} addresses (this has {len(addresses)})."
             )
         return addresses
+
+
+MAX_LIFETIME_DAYS = 3650
+
+
+class LifetimePolicyForm(forms.Form):
+    id_stem_prefix = "lifetime-"
+    max_lifetime_days = forms.IntegerField(
+        label="Maximum lifetime (days)",
+        required=False,
+        min_value=1,
+        max_value=MAX_LIFETIME_DAYS,
+        help_text="From a token's start date to its expiration date, e.g. 90. Empty: no maximum.",
+        error_messages={
+            "invalid": "Enter a whole number of days, e.g. 90.",
+            "min_value": "A maximum lifetime is at least %(limit_value)s day.",
+            "max_value": "A maximum lifetime is at most %(limit_value)s days (ten years).",
+        },
+    )
+    expiry_required = forms.BooleanField(label="An expiry date is required", required=False)
+    allowlist_required_for_write = forms.BooleanField(
+        label="An IP allowlist is required for tokens with write permissions", required=False
+    )
+    suspend_unused_after_days = forms.IntegerField(
+        label="Suspend credentials unused for (days)",
+        required=False,
+        min_value=7,
+        max_value=MAX_LIFETIME_DAYS,
+        help_text="Tokens not used (nor changed) for this many days are suspended by the nightly "
+        "send_reminders run, and the security contact is told. Empty: never.",
+        error_messages={
+            "invalid": "Enter a whole number of days, e.g. 90.",
+            "min_value": "Suspend after at least %(limit_value)s days, so a weekly job is not cut off.",
+            "max_value": "At most %(limit_value)s days.",
+        },
+    )

@@ -82,6 +82,11 @@ class ApiKey(RetiringSecret, models.Model):
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Suspended: refused (credential_suspended) with everything kept, until an administrator resumes it.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = TenantOwnedQuerySet.as_manager()
 
@@ -103,3 +108,46 @@ class ApiKey(RetiringSecret, models.Model):
     def lookup_id(self) -> str:
         """Return the public lookup id a rolled key keeps, so both of its secrets find this row."""
         return self.prefix[len(keys.API_KEY_PREFIX) :]
+
+
+class LifetimePolicy(models.Model):
+    """What a tenant's administrators require of every third-party token (accessgov.policy.lifetime).
+
+    A tenant without a row has no requirements: LifetimePolicy.of(tenant) returns an unsaved one.
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="lifetime_policy")
+    max_lifetime_days = models.PositiveIntegerField(
+        "Maximum lifetime (days)",
+        null=True,
+        blank=True,
+        help_text="From the start date to the expiration date, e.g. 90. Empty: no maximum.",
+    )
+    expiry_required = models.BooleanField("An expiry date is required", default=False)
+    allowlist_required_for_write = models.BooleanField(
+        "An IP allowlist is required for tokens with write permissions", default=False
+    )
+    suspend_unused_after_days = models.PositiveIntegerField(
+        "Suspend credentials unused for (days)",
+        null=True,
+        blank=True,
+        help_text="Tokens not used (nor changed) for this many days are suspended by the nightly "
+        "send_reminders run, and the security contact is told. Empty: never.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "credential lifetime policy"
+        verbose_name_plural = "credential lifetime policies"
+
+    def __str__(self) -> str:
+        return f"Lifetime policy of {self.tenant}"
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> "LifetimePolicy":
+        """Return TENANT's policy, or an unsaved one that requires nothing."""
+        return cls.objects.filter(tenant=tenant).first() or cls(tenant=tenant)
+
+    @property
+    def requires_anything(self) -> bool:
+        return bool(self.max_lifetime_days or self.expiry_required or self.allowlist_required_for_write)

@@ -13,4 +13,7 @@ urlpatterns = [
     path("keys/<int:key_id>/delete/", views.delete_api_key, name="delete_api_key"),
     path("keys/<int:key_id>/regenerate/", views.regenerate_api_key, name="regenerate_api_key"),
     path("keys/<int:key_id>/retire-old-secret/", views.retire_old_key_secret, name="retire_old_key_secret"),
+    path("keys/<int:key_id>/suspend/", views.suspend_api_key, name="suspend_api_key"),
+    path("keys/<int:key_id>/resume/", views.resume_api_key, name="resume_api_key"),
+    path("lifetime/", views.set_lifetime_policy, name="set_lifetime_policy"),
 ]

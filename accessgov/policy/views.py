@@ -18,8 +18,8 @@ from accessgov.core.forms import ConfirmForm
 from accessgov.core.rotation import RollForm
 from accessgov.policy import actions
 from accessgov.policy.access import access_on
-from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm, SecurityContactForm
-from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
+from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm, LifetimePolicyForm, SecurityContactForm
+from accessgov.policy.models import ApiKey, ApiUser, LifetimePolicy, PolicyAcceptance, PolicyVersion
 from tenants.access import administrator_required
 
 
@@ -50,6 +50,7 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         "contact_form": SecurityContactForm(
             initial={"security_contacts": "\n".join(tenant.security_contacts)}
         ),
+        "lifetime_form": _lifetime_form(tenant),
     }
     context.update(extra)
     return context
@@ -146,6 +147,63 @@ def set_security_contact(request: HttpRequest) -> HttpResponse:
         )
     messages.success(request, "Security contact saved.")
     return redirect(_manage_api_url(request) + "#security-contact")
+
+
+def _lifetime_form(tenant, data=None) -> LifetimePolicyForm:
+    policy = LifetimePolicy.of(tenant)
+    return LifetimePolicyForm(data, initial={name: getattr(policy, name) for name in actions.LIFETIME_FIELDS})
+
+
+@require_POST
+@administrator_required
+def set_lifetime_policy(request: HttpRequest) -> HttpResponse:
+    """Save the tenant's lifetime policy for tokens; existing tokens that break it are flagged in the list."""
+    form = _lifetime_form(request.tenant, request.POST)
+    if not form.is_valid():
+        context = _manage_api_context(request, lifetime_form=form)
+        template = "policy/manage_api.html#lifetime-policy" if request.htmx else "policy/manage_api.html"
+        return render(request, template, context, status=400)
+    actions.set_lifetime_policy(
+        tenant=request.tenant, values=form.cleaned_data, by=request.user, ip=get_client_ip(request)
+    )
+    if request.htmx:
+        return render(
+            request,
+            "policy/manage_api.html#lifetime-policy",
+            _manage_api_context(request, lifetime_saved=True),
+        )
+    messages.success(request, "Lifetime policy saved.")
+    return redirect(_manage_api_url(request) + "#lifetime-policy")
+
+
+def _set_suspended(request: HttpRequest, key_id: int, *, suspended: bool) -> HttpResponse:
+    api_key = get_object_or_404(ApiKey.objects.for_tenant(request.tenant), pk=key_id)
+    try:
+        actions.set_api_key_suspended(
+            api_key=api_key, suspended=suspended, by=request.user, ip=get_client_ip(request)
+        )
+    except ActionRefused as refusal:
+        return _refuse(request, str(refusal))
+    if suspended:
+        message = f"Key “{api_key.name}” is suspended; requests made with it are refused until you resume it."
+    else:
+        message = f"Key “{api_key.name}” is resumed and works again."
+    messages.success(request, message)
+    return redirect(_manage_api_url(request) + "#api-keys")
+
+
+@require_POST
+@administrator_required
+def suspend_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Suspend a key: refused from the next request on, kept until resumed or deleted."""
+    return _set_suspended(request, key_id, suspended=True)
+
+
+@require_POST
+@administrator_required
+def resume_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Resume a suspended key: it works again from the next request on."""
+    return _set_suspended(request, key_id, suspended=False)
 
 
 @never_cache

@@ -248,11 +248,25 @@ def test_a_token_made_with_a_retired_pepper_no_longer_matches(make_token, settin
     assert _check(token).reason == Refusal.WRONG_SECRET
 
 
+def test_a_suspended_token_is_refused_after_its_secret_matched_and_works_again_once_resumed(make_token):
+    token = make_token()
+    token.suspended_at = NOW - timedelta(minutes=1)
+    token.save()
+    decision = _check(token)
+    assert decision.reason == Refusal.SUSPENDED and decision.record.pk == token.pk
+    # Without the secret, a suspended token reads like any other wrong secret.
+    assert _check(token, secret="agts_" + "x" * 61).reason == Refusal.WRONG_SECRET
+    token.suspended_at = None
+    token.save()
+    assert _check(token).allowed
+
+
 def test_every_refusal_reason_a_token_can_get_is_covered():
     tested = {
         Refusal.UNKNOWN_CREDENTIAL,
         Refusal.WRONG_SECRET,
         Refusal.REVOKED,
+        Refusal.SUSPENDED,
         Refusal.NOT_YET_VALID,
         Refusal.EXPIRED,
         Refusal.IP_NOT_ALLOWED,

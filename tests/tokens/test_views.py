@@ -218,8 +218,9 @@ def test_forged_tenant_and_secret_fields_are_ignored(admin_client, enabled_tenan
 
 
 # Session, user, membership, API access, count, page, the header's tenant switcher and the
-# session save (savepoint, update, release); +1 for the names of the organizations on the page.
-LIST_QUERIES = 10
+# session save (savepoint, update, release), the tenant's lifetime policy and the expiry banner of
+# Settings > API; +1 for the names of the organizations on the page.
+LIST_QUERIES = 12
 
 
 def test_the_list_costs_the_same_queries_for_1_and_30_tokens(
