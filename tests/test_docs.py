@@ -44,6 +44,9 @@ ALLOWED_NAMES = {
     "REMOTE_ADDR": "the WSGI request variable holding the peer's address",
     "DB_CASCADE": "Django's database-level on_delete option",
     "DB_SET_NULL": "Django's database-level on_delete option",
+    "PIP_CACHE_DIR": "pip's own cache variable (README's install timings)",
+    "UV_CACHE_DIR": "uv's own cache variable (README's install timings)",
+    "WEB_CONCURRENCY": "gunicorn reads it itself (deploy/accessgov.env)",
 }
 # Path-like spans in the docs that are not accessgov routes, and why.
 NOT_ROUTES = {
@@ -52,6 +55,7 @@ NOT_ROUTES = {
     "/X": "a path spelling in the attack catalogue",
     "/healthz": "the bare baseline view of bench/'s own URLconf, never served by the product",
     "/gateway/v1/decide/v1/devices/42": "what older Envoy sends (the docs say why it is not supported)",
+    "/path/to/python3.12": "a placeholder for the reader's own Python",
     "/.well-known/openid-configuration": "the end of an OpenID Connect provider's discovery URL (docs/sso.md)",
 }
 # Paths under these are the platform's own API (catalogue templates), not accessgov's routes.
