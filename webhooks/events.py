@@ -32,6 +32,8 @@ SUBSCRIBABLE_ACTIONS: tuple[Action, ...] = (
     Action.TOKEN_PURGED,
     Action.WEBHOOK_DOMAIN_ADDED,
     Action.WEBHOOK_DOMAIN_REMOVED,
+    # Sent to the tenant's other destinations when accessgov disables one (webhooks.health).
+    Action.WEBHOOK_DESTINATION_DISABLED,
 )
 
 
