@@ -15,6 +15,8 @@ urlpatterns = [
     path("destinations/<int:destination_id>/secret/", views.reveal_secret, name="reveal_secret"),
     path("destinations/<int:destination_id>/secret/rotate/", views.rotate_secret, name="rotate_secret"),
     path("destinations/<int:destination_id>/test/", views.send_test, name="send_test"),
+    path("destinations/<int:destination_id>/enable/", views.enable_destination, name="enable_destination"),
+    path("destinations/<int:destination_id>/replay/", views.replay_deliveries, name="replay_deliveries"),
     path(
         "destinations/<int:destination_id>/deliveries/<int:delivery_id>/",
         views.show_delivery,
