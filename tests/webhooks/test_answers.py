@@ -68,7 +68,9 @@ def test_a_410_gone_disables_the_destination_at_once_with_notice_and_a_signed_ev
     other = WebhookDestinationFactory(
         tenant=tenant, url=f"https://{RECEIVER_HOST}:{receiver.port}/other", events=["destination.disabled"]
     )
-    WebhookDestinationFactory(tenant=tenant, url=f"https://{RECEIVER_HOST}:{receiver.port}/quiet", events=["test"])
+    WebhookDestinationFactory(
+        tenant=tenant, url=f"https://{RECEIVER_HOST}:{receiver.port}/quiet", events=["test"]
+    )
     receiver.behaviour.mode = "status"
     receiver.behaviour.status = 410
     first, second = _queue_notify(tenant), _queue_notify(tenant)

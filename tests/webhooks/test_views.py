@@ -365,6 +365,8 @@ def _every_url(tenant_slug: str, destination, approved, delivery) -> list[tuple[
         ("get", d + "secret/rotate/"),
         ("post", d + "secret/rotate/"),
         ("post", d + "test/"),
+        ("post", d + "enable/"),
+        ("post", d + "replay/"),
         ("get", d + f"deliveries/{delivery.pk}/"),
         ("post", d + f"deliveries/{delivery.pk}/redeliver/"),
     ]
