@@ -435,7 +435,7 @@ def replay_failed_deliveries(
     )
     if not ids:
         raise ActionRefused("No delivery failed in that range: nothing to replay.")
-    # All due now: the claim takes equal times in id order, which is the order they were created.
+    # All due now: the claim takes equal times oldest message first (webhooks.queue).
     WebhookDelivery.objects.filter(pk__in=ids).update(
         state=DeliveryState.PENDING,
         max_attempts=F("attempts") + 1,

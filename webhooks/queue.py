@@ -106,7 +106,10 @@ def _tenant_pks(due, tenant_id: int, share: int, usage: dict) -> list[int]:
             max_concurrency=row["concurrency"],
             max_per_second=row["per_second"],
         )
-        rows = due.filter(destination_id=row["destination_id"]).order_by("next_attempt_at", "pk")
+        # Equal times (a replay queues a range at once) go oldest message first.
+        rows = due.filter(destination_id=row["destination_id"]).order_by(
+            "next_attempt_at", "created_at", "pk"
+        )
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         per_destination.append(list(rows.values_list("pk", flat=True)[: min(room, share)]))

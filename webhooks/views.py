@@ -70,7 +70,9 @@ def _index_context(request: HttpRequest, **extra) -> dict:
     ).get_page(request.GET.get("destinations_page"))
     for destination in destination_page:
         destination.approved_entry = destination.approved_by(names)
-        destination.disables_at = health.disables_at(destination) if health.warning_due(destination, now) else None
+        destination.disables_at = (
+            health.disables_at(destination) if health.warning_due(destination, now) else None
+        )
     context = {
         "keep_days": retention.keep_days(),
         "tab": "webhooks",

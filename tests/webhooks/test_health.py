@@ -75,7 +75,9 @@ def test_a_destination_failing_for_days_is_warned_then_disabled_and_announced(
         assert AuditEvent.objects.filter(action=Action.WEBHOOK_DESTINATION_FAILING).count() == 1
         page = _page(admin_client, admin_user, f"destinations/{destination.pk}/")
         assert "accessgov disables this destination on <strong>2026-11-27 09:00 UTC</strong>" in page
-        assert "disabled on 2026-11-27 09:00 UTC unless a delivery succeeds" in _page(admin_client, admin_user)
+        assert "disabled on 2026-11-27 09:00 UTC unless a delivery succeeds" in _page(
+            admin_client, admin_user
+        )
         # Day 5: disabled though no delivery is due any more (the last retry was before).
         clock.shift(timedelta(days=2))
         with django_capture_on_commit_callbacks(execute=True):
