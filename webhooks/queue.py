@@ -366,21 +366,21 @@ def single_run():
 
 
 # Deliveries one thread claims at a time when a worker runs several threads: a receiver that
-# hangs on its first attempt holds back only the few claimed with it.
-THREAD_BATCH_SIZE = 5
+# starts hanging on its first attempt holds back only the one claimed with it.
+THREAD_BATCH_SIZE = 2
 
 
 def lanes_of_threads(workers: int) -> list[tuple[str, ...]]:
-    """Return the lanes each of WORKERS threads claims from, in the order it tries them.
+    """Return the lanes each thread of a worker with WORKERS workers claims from.
 
-    One thread does everything. With more, a quarter of them (at least one) serve destinations
-    with a failure streak first and help with the rest when none is due; the others serve only
-    healthy destinations, so receivers that hang can never take every thread.
+    One worker is one thread that does everything (as `--once` does). With more, WORKERS threads
+    serve destinations without a failure streak, and a quarter as many more (at least one) serve
+    only destinations with one: receivers that hang hold those extra threads, never the WORKERS
+    that everyone else's deliveries wait for.
     """
     if workers <= 1:
         return [(ANY_LANE,)]
-    slow = max(1, workers // 4)
-    return [(FAILING_LANE, HEALTHY_LANE)] * slow + [(HEALTHY_LANE,)] * (workers - slow)
+    return [(HEALTHY_LANE,)] * workers + [(FAILING_LANE,)] * max(1, workers // 4)
 
 
 def _work(

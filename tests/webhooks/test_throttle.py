@@ -61,11 +61,12 @@ def test_the_healthy_lane_never_takes_a_failing_destinations_delivery(tenant):
     assert [d.pk for d in queue.claim_due(now=now, lane=queue.FAILING_LANE)] == [bad.pk]
 
 
-def test_a_worker_keeps_a_quarter_of_its_threads_for_failing_destinations():
+def test_a_worker_adds_a_quarter_more_threads_for_failing_destinations():
     assert queue.lanes_of_threads(1) == [(queue.ANY_LANE,)]
     lanes = queue.lanes_of_threads(8)
-    assert lanes.count((queue.FAILING_LANE, queue.HEALTHY_LANE)) == 2
-    assert lanes.count((queue.HEALTHY_LANE,)) == 6
+    assert lanes.count((queue.HEALTHY_LANE,)) == 8
+    assert lanes.count((queue.FAILING_LANE,)) == 2
+    assert queue.lanes_of_threads(2).count((queue.FAILING_LANE,)) == 1
 
 
 @pytest.mark.django_db(transaction=True)
