@@ -60,6 +60,8 @@ def record_outcome(destination: WebhookDestination, *, ok: bool, gone: bool, now
     """Note one attempt's outcome in DESTINATION's failure streak; disable it on 410 or once too long."""
     rows = WebhookDestination.objects.filter(pk=destination.pk)
     if ok:
+        if destination.failing_since is None:
+            return  # as loaded with the claim: no streak to end, no write
         rows.filter(failing_since__isnull=False).update(failing_since=None, disable_warned_at=None)
         destination.failing_since = destination.disable_warned_at = None
         return

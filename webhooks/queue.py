@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import zip_longest
 
 from django.db import connection, transaction
@@ -52,18 +53,21 @@ def claim(delivery_id: int, *, now) -> WebhookDelivery | None:
     return WebhookDelivery.objects.select_related("destination", "tenant").get(pk=delivery_id)
 
 
-# Lanes of a worker's threads (run_worker): a destination with a failure streak goes to the slow
-# lane, so receivers that hang hold only the threads kept for them.
+# Lanes of a worker's threads (run_worker): a destination failing for longer than SLOW_LANE_AFTER
+# goes to the slow lane, so receivers that hang hold only the threads kept for them. A single
+# failure (a blip, a quick 500) does not move a destination: its first retry stays in its lane.
 ANY_LANE = "any"
 HEALTHY_LANE = "healthy"
 FAILING_LANE = "failing"
+SLOW_LANE_AFTER = timedelta(minutes=1)
 
 
-def _in_lane(due, lane: str):
+def _in_lane(due, lane: str, now):
+    slow = Q(destination__failing_since__lte=now - SLOW_LANE_AFTER)
     if lane == HEALTHY_LANE:
-        return due.filter(destination__failing_since__isnull=True)
+        return due.exclude(slow)
     if lane == FAILING_LANE:
-        return due.filter(destination__failing_since__isnull=False)
+        return due.filter(slow)
     return due
 
 
@@ -125,7 +129,7 @@ def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None, lane: str = ANY_LANE
     and a destination at its limit is skipped. LANE picks healthy or failing destinations only.
     """
     usage = throttle.usage_by_destination(now)
-    due = _without_full_destinations(_in_lane(WebhookDelivery.objects.due(due_by or now), lane), usage)
+    due = _without_full_destinations(_in_lane(WebhookDelivery.objects.due(due_by or now), lane, now), usage)
     with transaction.atomic():
         # Tenants whose oldest due delivery waited longest come first, at most LIMIT of them.
         tenant_ids = list(

@@ -52,12 +52,14 @@ def test_the_rate_limit_counts_claims_in_the_last_second(tenant, settings):
     assert len(queue.claim_due(now=now + timezone.timedelta(seconds=1.5), limit=20)) == 5
 
 
-def test_the_healthy_lane_never_takes_a_failing_destinations_delivery(tenant):
-    failing = WebhookDestinationFactory(tenant=tenant, failing_since=timezone.now())
-    healthy = WebhookDestinationFactory(tenant=tenant)
-    bad, good = WebhookDeliveryFactory(destination=failing), WebhookDeliveryFactory(destination=healthy)
+def test_the_healthy_lane_never_takes_a_destination_failing_for_over_a_minute(tenant):
     now = timezone.now()
-    assert [d.pk for d in queue.claim_due(now=now, lane=queue.HEALTHY_LANE)] == [good.pk]
+    failing = WebhookDestinationFactory(tenant=tenant, failing_since=now - timezone.timedelta(minutes=2))
+    blip = WebhookDestinationFactory(tenant=tenant, failing_since=now - timezone.timedelta(seconds=5))
+    healthy = WebhookDestinationFactory(tenant=tenant)
+    bad = WebhookDeliveryFactory(destination=failing)
+    good = {WebhookDeliveryFactory(destination=blip).pk, WebhookDeliveryFactory(destination=healthy).pk}
+    assert {d.pk for d in queue.claim_due(now=now, lane=queue.HEALTHY_LANE)} == good
     assert [d.pk for d in queue.claim_due(now=now, lane=queue.FAILING_LANE)] == [bad.pk]
 
 
