@@ -59,6 +59,7 @@ def test_the_healthy_lane_never_takes_a_destination_failing_for_over_a_minute(te
     healthy = WebhookDestinationFactory(tenant=tenant)
     bad = WebhookDeliveryFactory(destination=failing)
     good = {WebhookDeliveryFactory(destination=blip).pk, WebhookDeliveryFactory(destination=healthy).pk}
+    now = timezone.now()
     assert {d.pk for d in queue.claim_due(now=now, lane=queue.HEALTHY_LANE)} == good
     assert [d.pk for d in queue.claim_due(now=now, lane=queue.FAILING_LANE)] == [bad.pk]
 
