@@ -370,8 +370,8 @@ def single_run():
 
 
 # Deliveries one thread claims at a time when a worker runs several threads: a receiver that
-# starts hanging on its first attempt holds back only the one claimed with it.
-THREAD_BATCH_SIZE = 2
+# starts hanging on its first attempt holds back only the few claimed with it.
+THREAD_BATCH_SIZE = 4
 
 
 def lanes_of_threads(workers: int) -> list[tuple[str, ...]]:

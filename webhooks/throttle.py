@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Count, Q
 
-from webhooks.models import LEASE, DeliveryState, WebhookDelivery
+from webhooks.models import DeliveryState, WebhookDelivery
 
 DEFAULT_MAX_CONCURRENCY = 4
 DEFAULT_MAX_PER_SECOND = 20
@@ -43,10 +43,21 @@ def room(*, usage: Usage, max_concurrency: int | None, max_per_second: int | Non
     return max(0, min(concurrency - usage.in_flight, per_second - usage.recent))
 
 
+def in_flight_window() -> timedelta:
+    """Return how long after its claim a delivery may still be in flight: the send timeout, and a margin.
+
+    A claim older than that whose lease still holds belongs to a worker that died; it is not
+    sending, so it does not count against the destination's concurrency.
+    """
+    return timedelta(seconds=float(getattr(settings, "ACCESSGOV_WEBHOOKS_TOTAL_TIMEOUT", 10.0)) + 5)
+
+
 def usage_by_destination(now) -> dict[int, Usage]:
-    """Return the usage of every destination that has a claim younger than a lease (others use none)."""
+    """Return the usage of every destination with a claim young enough to be in flight (others use none)."""
+    # Only the last few seconds of claims are read (the claimed_at index), so this stays cheap
+    # however long the queue: every thread asks it every round.
     rows = (
-        WebhookDelivery.objects.filter(claimed_at__gt=now - LEASE)
+        WebhookDelivery.objects.filter(claimed_at__gt=now - max(in_flight_window(), RATE_WINDOW))
         .values("destination_id")
         .annotate(
             in_flight=Count("pk", filter=Q(state=DeliveryState.PENDING, lease_expires_at__gt=now)),
