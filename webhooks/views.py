@@ -486,6 +486,11 @@ def enable_destination(request: HttpRequest, destination_id: int) -> HttpRespons
     return redirect(_destination_url(request, found))
 
 
+def _replay_refused(request: HttpRequest, destination: WebhookDestination, form: ReplayForm) -> HttpResponse:
+    """Return the destination page with the replay form and what is wrong with it (nothing queued)."""
+    return render(request, DETAIL, _destination_context(request, destination, replay_form=form), status=400)
+
+
 @require_POST
 @administrator_required
 def replay_deliveries(request: HttpRequest, destination_id: int) -> HttpResponse:
@@ -495,8 +500,7 @@ def replay_deliveries(request: HttpRequest, destination_id: int) -> HttpResponse
         return refused
     form = ReplayForm(request.POST)
     if not form.is_valid():
-        context = _destination_context(request, found, replay_form=form)
-        return render(request, DETAIL, context, status=400)
+        return _replay_refused(request, found, form)
     if _manual_sends_exhausted(request):
         message = MANUAL_SENDS_EXHAUSTED.format(rate=settings.ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE)
         return _refuse(request, message, to=_destination_url(request, found))
@@ -510,8 +514,7 @@ def replay_deliveries(request: HttpRequest, destination_id: int) -> HttpResponse
         )
     except actions.ActionRefused as refusal:
         form.add_error(None, str(refusal))
-        context = _destination_context(request, found, replay_form=form)
-        return render(request, DETAIL, context, status=400)
+        return _replay_refused(request, found, form)
     messages.success(
         request,
         f"{queued} failed deliver{'y' if queued == 1 else 'ies'} queued again, oldest first, each with its "

@@ -75,3 +75,24 @@ def test_replays_share_the_manual_send_budget(admin_client, enabled_tenant, dest
     refused = admin_client.post(path, {"since": "2026-11-22T09:00"}, follow=True)
     assert "too many test events, redeliveries and replays" in refused.text
     assert WebhookDelivery.objects.filter(state=DeliveryState.PENDING).count() == 1
+
+
+def test_the_destination_page_costs_the_same_queries_however_long_its_log(
+    admin_client, enabled_tenant, destination
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import WebhookAttemptFactory
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(URL + f"destinations/{destination.pk}/").status_code == 200
+        return len(captured)
+
+    WebhookAttemptFactory(delivery=WebhookDeliveryFactory(destination=destination), started_at=T0)
+    few = queries()
+    for n in range(30):
+        delivery = WebhookDeliveryFactory(destination=destination, failed=n % 2 == 0)
+        WebhookAttemptFactory(delivery=delivery, started_at=T0 + timedelta(minutes=n))
+    assert queries() == few
