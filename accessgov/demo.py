@@ -16,6 +16,10 @@ DEMO_USERS = [
     ("demo-tech", "demo", Role.TECHNICIAN),
     ("other-admin", "other", Role.ADMINISTRATOR),
 ]
+# The operator's support staff, for /admin/ (which asks every staff member for a second factor).
+DEMO_SUPPORT = "demo-support"
+DEMO_CLIENT_NAME = "Demo PSA"
+DEMO_REDIRECT_URI = "https://psa.example.com/oauth/callback"
 
 
 @dataclass
@@ -23,11 +27,25 @@ class SeedResult:
     new_users: list[str] = field(default_factory=list)
     # The otpauth URI of an authenticator made for a demo user, to print once (never stored in clear elsewhere).
     new_authenticators: dict[str, str] = field(default_factory=dict)
+    # The demo trusted application's OAuth client ID, and its secret when this run made one (DOT
+    # keeps only a hash: a secret made earlier cannot be shown again).
+    client_id: str = ""
+    client_secret: str | None = None
+
+
+def _add_authenticator(user, result: SeedResult) -> None:
+    """Give USER a confirmed authenticator unless they have one, its URI kept in RESULT to print once."""
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        result.new_authenticators[user.get_username()] = device.config_url
 
 
 @transaction.atomic
-def seed_demo(*, password: str, reset_passwords: bool) -> SeedResult:
-    """Create the demo tenants, organizations and users that are missing; return who was new."""
+def seed_demo(*, password: str, reset_passwords: bool, new_client_secret: bool = False) -> SeedResult:
+    """Create the demo tenants, organizations and users that are missing; return who was new.
+
+    NEW_CLIENT_SECRET gives the demo trusted application a new client secret (the old one stops).
+    """
     result = SeedResult()
     demo, _ = Tenant.objects.get_or_create(slug="demo", defaults={"name": "Demo Partner"})
     if not demo.administrators_must_use_mfa:
@@ -47,36 +65,57 @@ def seed_demo(*, password: str, reset_passwords: bool) -> SeedResult:
         if created:
             result.new_users.append(username)
         Membership.objects.update_or_create(user=user, tenant=tenants[slug], defaults={"role": role})
-        if username == "demo-admin" and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        if username == "demo-admin":
             # The demo tenant requires MFA of its administrators: demo-admin gets an authenticator
             # whose key is printed once, so `make run` shows the two-step sign-in.
-            device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-            result.new_authenticators[username] = device.config_url
-    _seed_trusted_application()
+            _add_authenticator(user, result)
+    support, created = user_model.objects.get_or_create(
+        username=DEMO_SUPPORT, defaults={"is_staff": True, "is_superuser": True}
+    )
+    if created or reset_passwords:
+        support.set_password(password)
+        support.save()
+    if created:
+        result.new_users.append(DEMO_SUPPORT)
+    # /admin/ answers staff only after a second factor (accessgov.mfa.admin): same as demo-admin.
+    _add_authenticator(support, result)
+    result.client_id, result.client_secret = _seed_trusted_application(new_client_secret=new_client_secret)
     return result
 
 
-def _seed_trusted_application() -> None:
-    """Define one trusted application so the Trusted Applications tab has something to show.
+def _seed_trusted_application(*, new_client_secret: bool) -> tuple[str, str | None]:
+    """Define one trusted application, so the OAuth flow can be tried (README); return its client
+    ID, and its client secret when this call made one.
 
-    Its client secret is random and thrown away (DOT stores it hashed): the demo shows the tab and
-    the consent page, and support sets a real secret in the admin for a real integration.
+    DOT stores the secret hashed, so it is returned (to be printed) only when made: on the first
+    run, or when NEW_CLIENT_SECRET asks for a new one, which replaces the old.
     """
-    if TrustedApplication.objects.filter(name="Demo PSA").exists():
-        return
+    existing = (
+        TrustedApplication.objects.filter(name=DEMO_CLIENT_NAME).select_related("oauth_application").first()
+    )
+    if existing is not None:
+        oauth_application = existing.oauth_application
+        if not new_client_secret:
+            return oauth_application.client_id, None
+        secret = secrets.token_urlsafe(32)
+        oauth_application.client_secret = secret  # hashed by DOT's field on save
+        oauth_application.save(update_fields=["client_secret"])
+        return oauth_application.client_id, secret
+    secret = secrets.token_urlsafe(32)
     oauth_application = Application.objects.create(
-        name="Demo PSA",
+        name=DEMO_CLIENT_NAME,
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris="https://psa.example.com/oauth/callback",
-        client_secret=secrets.token_urlsafe(32),
+        redirect_uris=DEMO_REDIRECT_URI,
+        client_secret=secret,
         algorithm="",
     )
     TrustedApplication.objects.create(
-        name="Demo PSA",
+        name=DEMO_CLIENT_NAME,
         vendor="Example PSA Inc.",
         description="Creates tickets for alerts and keeps organizations in sync.",
         oauth_application=oauth_application,
         permissions=["Me.Read", "Organizations.Read", "Notify.Send"],
         all_organizations=False,
     )
+    return oauth_application.client_id, secret

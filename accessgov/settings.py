@@ -142,6 +142,10 @@ ACCESSGOV_REDIS_OPTIONS = {
     "socket_timeout": ACCESSGOV_REDIS_TIMEOUT,
 }
 ACCESSGOV_REDIS_BREAKER_SECONDS = float(os.environ.get("ACCESSGOV_REDIS_BREAKER_SECONDS", "5"))
+# Client addresses (IPv4, or IPv6 /64) whose failures are counted at once, and blocks in force at
+# once: past it the least recently failing address is forgotten (and the block that ends soonest),
+# so the failed-request log's memory is bounded whatever the number of addresses (README).
+ACCESSGOV_FAILURE_TRACKED_ADDRESSES = int(os.environ.get("ACCESSGOV_FAILURE_TRACKED_ADDRESSES", "100000"))
 
 
 def build_caches(redis_url: str, key_prefix: str = "accessgov") -> dict:
@@ -151,7 +155,14 @@ def build_caches(redis_url: str, key_prefix: str = "accessgov") -> dict:
     Redis that refuses or hangs costs at most LOGIN_REDIS_TIMEOUT, then the database cache
     answers, so people can still sign in (and guessing stays throttled) while Redis is down.
     """
-    database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "accessgov_cache"}
+    database = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "accessgov_cache",
+        # Django culls a full database cache in key order, which puts "api:block:" first: room for
+        # every counted and blocked address (bounded by the setting above) and 10,000 other rows
+        # keeps its cull to expired rows, so flooding addresses cannot cull a block in force.
+        "OPTIONS": {"MAX_ENTRIES": 2 * ACCESSGOV_FAILURE_TRACKED_ADDRESSES + 10_000},
+    }
     if not redis_url:
         return {"default": database, "signin": database}
     redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
@@ -406,6 +417,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ACCESSGOV_SITE_URL = os.environ.get(
     "ACCESSGOV_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "https://localhost"
 ).rstrip("/")
+# Governance-event deliveries per tenant, whatever its number of destinations: (deliveries,
+# window seconds), every window at once; past it they wait for the next window (webhooks.budget).
+ACCESSGOV_TENANT_WEBHOOK_RATE = parse_tiers("ACCESSGOV_TENANT_WEBHOOK_RATE", "300/60,3000/3600")
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 ACCESSGOV_PAGE_SIZE = 25
 

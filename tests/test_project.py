@@ -151,3 +151,38 @@ def test_seed_demo_requires_mfa_of_demo_administrators_and_prints_demo_admins_ke
     call_command("seed_demo")
     assert key not in capsys.readouterr().out
     assert TOTPDevice.objects.filter(user__username="demo-admin").count() == 1
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_a_support_user_with_an_authenticator_and_prints_the_client_secret_once(capsys):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import check_password
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from oauth2_provider.models import Application
+
+    call_command("seed_demo", admin_password="first-password-123")
+    out = capsys.readouterr().out
+    support = get_user_model().objects.get(username="demo-support")
+    assert support.is_staff and support.check_password("first-password-123")
+    key = out.split("Authenticator of demo-support")[1].split("  key ")[1].split()[0]
+    assert base64.b32decode(key) == TOTPDevice.objects.get(user=support, confirmed=True).bin_key
+    client_id = out.split("client ID ")[1].split()[0]
+    secret = out.split("client secret ")[1].split()[0]
+    application = Application.objects.get(client_id=client_id)
+    assert application.client_secret != secret and check_password(secret, application.client_secret)
+
+    # Again: nothing secret is printed, and the secret printed first still works.
+    call_command("seed_demo")
+    again = capsys.readouterr().out
+    assert secret not in again and key not in again and f"client ID {client_id}" in again
+    assert "printed when it was made" in again and "--new-client-secret" in again
+    application.refresh_from_db()
+    assert check_password(secret, application.client_secret)
+
+    # Asked for: a new secret, printed once; the old one stops.
+    call_command("seed_demo", new_client_secret=True)
+    fresh = capsys.readouterr().out.split("client secret ")[1].split()[0]
+    application.refresh_from_db()
+    assert fresh != secret and check_password(fresh, application.client_secret)
+    assert not check_password(secret, application.client_secret)
+    assert Application.objects.count() == 1

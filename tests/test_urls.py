@@ -63,6 +63,7 @@ PATHS = [
     "accounts/mfa/",
     "accounts/mfa/totp/",
     "accounts/mfa/totp/confirm/",
+    "accounts/mfa/recovery-codes/",
     "accounts/mfa/remove/",
     "accounts/mfa/passkeys/remove/",
     "accounts/mfa/passkeys/begin/",

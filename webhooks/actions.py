@@ -201,7 +201,8 @@ def update_destination(
         changes = {}
         for field, value in terms.as_fields().items():
             if getattr(locked, field) != value:
-                changes[field] = value
+                # Old and new value, as token edits record them: the Activity log shows both.
+                changes[field] = {"from": getattr(locked, field), "to": value}
                 setattr(locked, field, value)
         if not changes:
             return locked
@@ -215,7 +216,7 @@ def update_destination(
             actor=by,
             action=Action.WEBHOOK_DESTINATION_UPDATED,
             target=locked,
-            details={"changed": changes},
+            details={"changes": changes},
             ip=ip,
         )
     return locked

@@ -204,7 +204,11 @@ class WebhookAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-pk"]
-        indexes = [models.Index(fields=["destination", "-started_at", "-id"], name="webhook_attempt_newest")]
+        indexes = [
+            models.Index(fields=["destination", "-started_at", "-id"], name="webhook_attempt_newest"),
+            # The worker counts a tenant's attempts in its budget's windows (webhooks.budget).
+            models.Index(fields=["tenant", "started_at"], name="webhook_attempt_tenant"),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}"

@@ -22,7 +22,8 @@ from django.utils import timezone
 from accessgov.audit.models import Action
 from accessgov.core import mail
 from accessgov.policy.access import access_on
-from webhooks import health, schedule, throttle
+from tenants.models import Tenant
+from webhooks import budget, health, schedule, throttle
 from webhooks.delivery import SafeSender, SendResult, sender_from_settings
 from webhooks.destinations import InvalidUrl, parse_destination_url
 from webhooks.models import (
@@ -91,8 +92,11 @@ def _without_full_destinations(due, usage: dict):
     return due.exclude(destination_id__in=full) if full else due
 
 
-def _tenant_pks(due, tenant_id: int, share: int, usage: dict) -> list[int]:
-    """Return up to SHARE due ids of TENANT_ID, its destinations taking turns within their room."""
+def _tenant_pks(due, tenant_id: int, share: int, usage: dict, room: budget.Room) -> list[int]:
+    """Return up to SHARE due ids of TENANT_ID, its destinations taking turns within their throttle.
+
+    Governance events beyond ROOM (the tenant's budget, webhooks.budget) are left due.
+    """
     destinations = (
         due.filter(tenant_id=tenant_id)
         .values("destination_id")
@@ -105,7 +109,7 @@ def _tenant_pks(due, tenant_id: int, share: int, usage: dict) -> list[int]:
     )
     per_destination = []
     for row in destinations:
-        room = throttle.room(
+        free = throttle.room(
             usage=usage.get(row["destination_id"], throttle.Usage()),
             max_concurrency=row["concurrency"],
             max_per_second=row["per_second"],
@@ -116,8 +120,15 @@ def _tenant_pks(due, tenant_id: int, share: int, usage: dict) -> list[int]:
         )
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
-        per_destination.append(list(rows.values_list("pk", flat=True)[: min(room, share)]))
-    return _round_robin(per_destination)[:share]
+        per_destination.append(list(rows.values_list("pk", "event_type")[: min(free, share)]))
+    picked, governance = [], 0
+    for pk, event_type in _round_robin(per_destination):
+        if event_type not in budget.UNBUDGETED:
+            if governance >= room.remaining:
+                continue  # past the budget: still due, deferred by the next round
+            governance += 1
+        picked.append(pk)
+    return picked[:share]
 
 
 def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None, lane: str = ANY_LANE) -> list[WebhookDelivery]:
@@ -126,7 +137,9 @@ def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None, lane: str = ANY_LANE
     Tenants take turns: each tenant with something due gets an equal share of the round (its
     oldest due first), so one tenant's flood or hanging receivers cannot push another's back.
     Within a tenant its destinations take turns too, each within its throttle (webhooks.throttle),
-    and a destination at its limit is skipped. LANE picks healthy or failing destinations only.
+    and a destination at its limit is skipped. A tenant whose governance-event budget is used up
+    has those deliveries deferred to when it has room again (webhooks.budget), not claimed. LANE
+    picks healthy or failing destinations only.
     """
     usage = throttle.usage_by_destination(now)
     due = _without_full_destinations(_in_lane(WebhookDelivery.objects.due(due_by or now), lane, now), usage)
@@ -140,8 +153,20 @@ def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None, lane: str = ANY_LANE
         )
         if not tenant_ids:
             return []
+        # Claim rounds of the same tenants take turns across workers (PostgreSQL), so two workers
+        # cannot both spend what is left of one tenant's budget.
+        list(Tenant.objects.select_for_update().filter(pk__in=tenant_ids).order_by("pk").values_list("pk"))
+        rooms = budget.room_of(tenant_ids, now=now)
         share = max(1, -(-limit // len(tenant_ids)))
-        per_tenant = [_tenant_pks(due, tenant_id, share, usage) for tenant_id in tenant_ids]
+        per_tenant = []
+        for tenant_id in tenant_ids:
+            room = rooms[tenant_id]
+            if room.free_at is not None:
+                deferred = budget.defer_governance(due, tenant_id=tenant_id, until=room.free_at)
+                logger.info(
+                    "Deferred %d webhook deliveries of tenant %s to %s", deferred, tenant_id, room.free_at
+                )
+            per_tenant.append(_tenant_pks(due, tenant_id, share, usage, room))
         ids = _round_robin(per_tenant)[:limit]
         # The conditional update in claim() is what makes a claim exclusive where SKIP LOCKED is
         # missing (SQLite serialises writers, so the second claimer updates no row).

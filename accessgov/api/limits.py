@@ -18,10 +18,19 @@ Rate limits are counted in fixed windows aligned to the clock (a window of 3,600
 hour): within one window no more than the limit passes, whatever the concurrency; across a window
 edge a client can spend the end of one window and the start of the next.
 
-Failures are counted in sliding windows (a log of timestamps), so 30 failures straddling a minute
-edge are still 30 failures in a minute. Reaching a tier's threshold blocks the IP for the tier's
-block time; a longer block in force is never shortened, and refused requests of a blocked IP are
-not counted (they would otherwise extend the block forever).
+Failures are counted per client address (IPv4, or the IPv6 /64) in FAILURE_SLOTS fixed sub-windows
+per tier, and a tier sums its last FAILURE_SLOTS + 1 of them: every failure younger than the tier's
+window counts (so 30 failures straddling a minute edge are still 30 failures in a minute), and one
+up to a sub-window older may count too. Blocks therefore come no later than with an exact sliding
+log, and each address costs a few counters whatever its number of failures. Reaching a tier's
+threshold blocks the address for the tier's block time; a longer block in force is never
+shortened, and refused requests of a blocked address are not counted (they would otherwise
+extend the block forever).
+
+The number of addresses is bounded too (ACCESSGOV_FAILURE_TRACKED_ADDRESSES): an index of the
+counted addresses by last failure forgets the least recently failing address when a new one would
+exceed it, and an index of blocks by end forgets the block that ends soonest when a new block would
+exceed it. Both are kept by the same script as the counting, in the same round trip.
 
 When Redis cannot be reached, or does not answer within ACCESSGOV_REDIS_TIMEOUT, the limits fail
 open (the API keeps answering, the outage is logged) and the credential cache is bypassed, so
@@ -35,6 +44,7 @@ import math
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -168,8 +178,12 @@ def ip_bucket(address: str) -> str:
     return str(ip)
 
 
+def _block_key_prefix() -> str:
+    return f"{_prefix()}block:"
+
+
 def _block_key(address: str) -> str:
-    return f"{_prefix()}block:{ip_bucket(address)}"
+    return _block_key_prefix() + ip_bucket(address)
 
 
 def _counter_key(credential: str, bucket: str, window: Window, now: float) -> str:
@@ -211,28 +225,79 @@ for i = 1, n do out[4 + i] = counts[i] end
 return out
 """
 
+# Sub-windows per failure tier: a failure counts for at least the tier's window and at most 1/12
+# longer, and an address costs at most 13 counters per tier instead of a log of THRESHOLD entries.
+FAILURE_SLOTS = 12
+
 FAILURE_SCRIPT = """
 local now = tonumber(ARGV[1])
-local member = ARGV[2]
+local bucket = ARGV[2]
+local cap = tonumber(ARGV[3])
+local slots = tonumber(ARGV[4])
+local n = (#ARGV - 6) / 3
+local counts = {}
+local fields = redis.call('HGETALL', KEYS[2])
+for j = 1, #fields, 2 do counts[fields[j]] = tonumber(fields[j + 1]) end
 local block_for = 0
-local n = (#KEYS - 1)
+local keep = 0
+local current = {}
 for i = 1, n do
-  local threshold = tonumber(ARGV[2 + 3 * (i - 1) + 1])
-  local window = tonumber(ARGV[2 + 3 * (i - 1) + 2])
-  local block = tonumber(ARGV[2 + 3 * (i - 1) + 3])
-  local key = KEYS[1 + i]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  redis.call('ZADD', key, now, member)
-  redis.call('ZREMRANGEBYRANK', key, 0, -(threshold + 1))
-  redis.call('PEXPIRE', key, window)
-  if redis.call('ZCARD', key) >= threshold and block > block_for then block_for = block end
+  local threshold = tonumber(ARGV[4 + 3 * (i - 1) + 1])
+  local window = tonumber(ARGV[4 + 3 * (i - 1) + 2])
+  local block = tonumber(ARGV[4 + 3 * (i - 1) + 3])
+  local width = math.ceil(window / slots)
+  current[i] = math.floor(now / width)
+  local field = i .. ':' .. current[i]
+  counts[field] = redis.call('HINCRBY', KEYS[2], field, 1)
+  local total = 0
+  for j = current[i] - slots, current[i] do total = total + (counts[i .. ':' .. j] or 0) end
+  if total >= threshold and block > block_for then block_for = block end
+  if window + width > keep then keep = window + width end
 end
+for f, _ in pairs(counts) do
+  local i, slot = string.match(f, '^(%d+):(%d+)$')
+  i = tonumber(i)
+  if i == nil or current[i] == nil or tonumber(slot) < current[i] - slots then
+    redis.call('HDEL', KEYS[2], f)
+  end
+end
+redis.call('PEXPIRE', KEYS[2], keep)
+-- The index of counted addresses: forget the least recently failing ones, never this one.
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - keep)
+if not redis.call('ZSCORE', KEYS[3], bucket) then
+  local excess = redis.call('ZCARD', KEYS[3]) - cap + 1
+  if excess > 0 then
+    local gone = redis.call('ZPOPMIN', KEYS[3], excess)
+    for j = 1, #gone, 2 do redis.call('DEL', ARGV[5 + 3 * n] .. gone[j]) end
+  end
+end
+redis.call('ZADD', KEYS[3], now, bucket)
 if block_for > 0 then
-  local current = redis.call('PTTL', KEYS[1])
-  if current < block_for then redis.call('SET', KEYS[1], '1', 'PX', block_for) end
+  local left = redis.call('PTTL', KEYS[1])
+  if left < block_for then
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+    if not redis.call('ZSCORE', KEYS[4], bucket) then
+      local excess = redis.call('ZCARD', KEYS[4]) - cap + 1
+      if excess > 0 then
+        local gone = redis.call('ZPOPMIN', KEYS[4], excess)
+        for j = 1, #gone, 2 do redis.call('DEL', ARGV[6 + 3 * n] .. gone[j]) end
+      end
+    end
+    redis.call('SET', KEYS[1], '1', 'PX', block_for)
+    redis.call('ZADD', KEYS[4], now + block_for, bucket)
+  end
 end
 return block_for
 """
+
+
+def tracked_addresses() -> int:
+    """Return how many client addresses the failed-request log counts (and blocks) at most."""
+    return max(int(settings.ACCESSGOV_FAILURE_TRACKED_ADDRESSES), 1)
+
+
+def _failure_key(bucket: str) -> str:
+    return f"{_prefix()}fail:{bucket}"
 
 
 class RedisLimiter:
@@ -295,12 +360,14 @@ class RedisLimiter:
         return max(math.ceil(remaining / 1000), 1) if remaining and remaining > 0 else 0
 
     def record_failure(self, *, ip: str, now: float) -> int:
-        tiers = failure_tiers()
         bucket = ip_bucket(ip)
-        keys = [_block_key(ip)] + [f"{_prefix()}fail:{bucket}:{tier.seconds}" for tier in tiers]
-        args: list[object] = [int(now * 1000), f"{now:.6f}:{secrets.token_hex(4)}"]
-        for tier in tiers:
+        # The evicted addresses' keys are named inside the script from these prefixes: accessgov
+        # runs on one Redis (not a cluster), where a script may touch keys it did not declare.
+        keys = [_block_key(ip), _failure_key(bucket), f"{_prefix()}failing", f"{_prefix()}blocked"]
+        args: list[object] = [int(now * 1000), bucket, tracked_addresses(), FAILURE_SLOTS]
+        for tier in failure_tiers():
             args += [tier.threshold, tier.seconds * 1000, tier.block_seconds * 1000]
+        args += [_failure_key(""), _block_key_prefix()]
         return math.ceil(int(self._script("failure", FAILURE_SCRIPT)(keys=keys, args=args)) / 1000)
 
     def bump(self, credential: str | None) -> None:
@@ -378,23 +445,67 @@ class CacheLimiter:
         return max(math.ceil(blocked_until - now), 1) if blocked_until and blocked_until > now else 0
 
     def record_failure(self, *, ip: str, now: float) -> int:
-        with self.lock:
-            block_for = 0
-            for tier in failure_tiers():
-                key = f"{_prefix()}fail:{ip_bucket(ip)}:{tier.seconds}"
-                log = [stamp for stamp in (self.cache.get(key) or []) if stamp > now - tier.seconds]
-                log = (log + [now])[-tier.threshold :]
-                self.cache.set(key, log, tier.seconds)
-                if len(log) >= tier.threshold:
+        bucket = ip_bucket(ip)
+        tiers = failure_tiers()
+        with _address_lock:
+            key = _failure_key(bucket)
+            counts: dict[tuple[int, int], int] = self.cache.get(key) or {}
+            block_for, keep = 0, 0
+            current = {}
+            for i, tier in enumerate(tiers):
+                width = math.ceil(tier.seconds * 1000 / FAILURE_SLOTS)
+                current[i] = int(now * 1000 // width)
+                counts[(i, current[i])] = counts.get((i, current[i]), 0) + 1
+                total = sum(
+                    counts.get((i, slot), 0) for slot in range(current[i] - FAILURE_SLOTS, current[i] + 1)
+                )
+                if total >= tier.threshold:
                     block_for = max(block_for, tier.block_seconds)
+                keep = max(keep, tier.seconds * 1000 + width)
+            counts = {
+                (i, slot): count
+                for (i, slot), count in counts.items()
+                if i in current and slot >= current[i] - FAILURE_SLOTS
+            }
+            self.cache.set(key, counts, math.ceil(keep / 1000))
+            _remember(_failing, key, now, now - keep / 1000, self.cache)
             if block_for:
-                current = self.cache.get(_block_key(ip)) or 0
-                if current < now + block_for:
-                    self.cache.set(_block_key(ip), now + block_for, block_for)
+                block_key = _block_key(ip)
+                current_until = self.cache.get(block_key) or 0
+                if current_until < now + block_for:
+                    self.cache.set(block_key, now + block_for, block_for)
+                    _remember(_blocked, block_key, now + block_for, now, self.cache)
             return block_for
 
     def bump(self, credential: str | None) -> None:
         """Nothing to do: without Redis there is no credential cache to invalidate."""
+
+    def reset(self) -> None:
+        """Forget the counted and blocked addresses (tests start each from empty indexes)."""
+        with _address_lock:
+            _failing.clear()
+            _blocked.clear()
+
+
+# The embedded default's indexes of counted and blocked addresses (key -> last failure, or block
+# end): the database cache serves one process, so the indexes live in it; a restart forgets them,
+# and the keys they named expire with their window or block.
+_address_lock = threading.Lock()
+_failing: OrderedDict[str, float] = OrderedDict()  # in order of last failure
+_blocked: OrderedDict[str, float] = OrderedDict()
+
+
+def _remember(index: OrderedDict[str, float], key: str, score: float, stale_before: float, cache) -> None:
+    """Put KEY last in INDEX with SCORE, forgetting stale entries and, over the cap, the lowest scores."""
+    index.pop(key, None)
+    while index and next(iter(index.values())) < stale_before:
+        index.popitem(last=False)  # expired in the cache already
+    while len(index) >= tracked_addresses():
+        # The failure index is in score order (first is lowest); blocks of different tiers are not.
+        lowest = next(iter(index)) if index is _failing else min(index, key=index.__getitem__)
+        del index[lowest]
+        cache.delete(lowest)
+    index[key] = score
 
 
 _limiter: RedisLimiter | CacheLimiter | None = None

@@ -89,7 +89,10 @@ def save_directory_row(*, row: DirectoryRow, by, ip: str | None) -> DirectoryRow
         _record_removed(before, by=by, ip=ip)
         _record_added(row, by=by, ip=ip)
     elif isinstance(row, Membership) and before.role != row.role:
-        details = {"user": row.user.get_username(), "role": [before.role, row.role]}
+        details = {
+            "user": row.user.get_username(),
+            "changes": {"role": {"from": before.role, "to": row.role}},
+        }
         record_event(
             tenant=row.tenant,
             actor=by,
@@ -99,14 +102,25 @@ def save_directory_row(*, row: DirectoryRow, by, ip: str | None) -> DirectoryRow
             ip=ip,
         )
     elif isinstance(row, Tenant | Organization):
-        fields = ["name", "slug"] if isinstance(row, Tenant) else ["name"]
+        # Every field support staff can edit, so a setting (such as the MFA requirement) is never
+        # changed unaudited; the Activity log shows each one's old and new value.
+        fields = [f.attname for f in model._meta.concrete_fields if f.editable and not f.primary_key]
         changed = {
-            f: [getattr(before, f), getattr(row, f)] for f in fields if getattr(before, f) != getattr(row, f)
+            f: {"from": getattr(before, f), "to": getattr(row, f)}
+            for f in fields
+            if getattr(before, f) != getattr(row, f)
         }
         if changed:
-            action = Action.TENANT_RENAMED if isinstance(row, Tenant) else Action.ORGANIZATION_RENAMED
+            if isinstance(row, Organization):
+                action = Action.ORGANIZATION_RENAMED
+            elif set(changed) <= {"name", "slug"}:
+                action = Action.TENANT_RENAMED
+            else:
+                action = Action.TENANT_SETTINGS_CHANGED
             tenant = row if isinstance(row, Tenant) else row.tenant
-            record_event(tenant=tenant, actor=by, action=action, target=row, details=changed, ip=ip)
+            record_event(
+                tenant=tenant, actor=by, action=action, target=row, details={"changes": changed}, ip=ip
+            )
     return row
 
 

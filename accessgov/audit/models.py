@@ -1,5 +1,7 @@
 """The append-only audit log: one row per governance change, and the vocabulary of its actions."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -11,6 +13,7 @@ class Action(models.TextChoices):
     # Support staff's changes to a tenant's directory in the Django admin
     TENANT_CREATED = "tenant.created", "Tenant created"
     TENANT_RENAMED = "tenant.renamed", "Tenant renamed"
+    TENANT_SETTINGS_CHANGED = "tenant.settings_changed", "Tenant settings changed"
     ORGANIZATION_ADDED = "organization.added", "Organization added"
     ORGANIZATION_RENAMED = "organization.renamed", "Organization renamed"
     ORGANIZATION_DELETED = "organization.deleted", "Organization deleted"
@@ -56,6 +59,7 @@ class Action(models.TextChoices):
     MFA_TOTP_STARTED = "mfa.totp_started", "Authenticator app enrolment started"
     MFA_TOTP_ADDED = "mfa.totp_added", "Authenticator app added, recovery codes made"
     MFA_PASSKEY_ADDED = "mfa.passkey_added", "Passkey added"
+    MFA_RECOVERY_CODES_MADE = "mfa.recovery_codes_made", "Recovery codes made"
     MFA_REMOVED = "mfa.removed", "Second factor removed"
     MFA_VERIFIED = "mfa.verified", "Signed in with a second factor"
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used", "Signed in with a recovery code"
@@ -63,6 +67,53 @@ class Action(models.TextChoices):
     # The operator's gateways
     GATEWAY_KEY_CREATED = "gateway_key.created", "Gateway key created"
     GATEWAY_KEY_DELETED = "gateway_key.deleted", "Gateway key deleted"
+
+
+# How the Activity page names the keys of an event's details; any other key is shown as written.
+DETAIL_LABELS = {
+    "allowed_ips": "Whitelisted IP addresses",
+    "all_organizations": "All organizations",
+    "organization_ids": "Organizations",
+    "starts_at": "Start date",
+    "expires_at": "Expiration date",
+    "is_enabled": "Enabled",
+    "token_id": "Token ID",
+    "url": "URL",
+    "api_access": "API access",
+    "api_user": "API user",
+    "administrators_must_use_mfa": "Administrators must use MFA",
+}
+
+
+def detail_label(key: str) -> str:
+    """Return how the Activity page names the details key KEY."""
+    return DETAIL_LABELS.get(key) or key.replace("_", " ").capitalize()
+
+
+def detail_text(value) -> str:
+    """Return VALUE of an event's details as the Activity page shows it."""
+    if value is None:
+        return "—"
+    if value is True or value is False:
+        return "yes" if value else "no"
+    if value == "" or value == []:
+        return "(empty)"
+    if isinstance(value, list | tuple):
+        return ", ".join(detail_text(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{detail_label(str(k))}: {detail_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+@dataclass(frozen=True)
+class DetailRow:
+    """One line of an event's details: a changed value (old and new) or a recorded value."""
+
+    label: str
+    value: str = ""
+    old: str = ""
+    new: str = ""
+    changed: bool = False
 
 
 class AuditEventQuerySet(TenantOwnedQuerySet):
@@ -108,6 +159,41 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
+
+    def detail_rows(self) -> list[DetailRow]:
+        """Return the recorded details as rows: each change (old and new value) first, then the rest.
+
+        Changes are recorded as {"changes": {field: {"from": old, "to": new}}} by every edit; the
+        shape {"before": {field: old}, "after": {field: new}} is read the same way.
+        """
+        details = self.details if isinstance(self.details, dict) else {"details": self.details}
+        before, after = details.get("before"), details.get("after")
+        if isinstance(before, dict) and isinstance(after, dict) and "changes" not in details:
+            changes = {key: {"from": before.get(key), "to": after.get(key)} for key in {**before, **after}}
+            details = {"changes": changes} | {
+                k: v for k, v in details.items() if k not in ("before", "after")
+            }
+        rows = []
+        changes = details.get("changes")
+        if isinstance(changes, dict):
+            for key, change in changes.items():
+                if isinstance(change, dict) and set(change) == {"from", "to"}:
+                    rows.append(
+                        DetailRow(
+                            label=detail_label(key),
+                            old=detail_text(change["from"]),
+                            new=detail_text(change["to"]),
+                            changed=True,
+                        )
+                    )
+                else:
+                    rows.append(DetailRow(label=detail_label(key), value=detail_text(change)))
+        rows += [
+            DetailRow(label=detail_label(key), value=detail_text(value))
+            for key, value in details.items()
+            if key != "changes" or not isinstance(value, dict)
+        ]
+        return rows
 
     @property
     def action_label(self) -> str:

@@ -40,6 +40,11 @@ def has_confirmed_factor(user) -> bool:
     return has_authenticator(user) or passkeys_of(user).exists()
 
 
+def recovery_codes_left(user) -> int:
+    """Return how many unused recovery codes USER has."""
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
 @transaction.atomic
 def start_totp_enrolment(*, request: HttpRequest) -> TOTPDevice:
     """Create an unconfirmed authenticator for the signed-in user (dropping earlier unconfirmed ones)."""
@@ -88,6 +93,31 @@ def confirm_totp_device(*, request: HttpRequest, device_id: int, code: str) -> l
         actor=user,
         action=Action.MFA_TOTP_ADDED,
         target=device,
+        details={"recovery_codes": len(codes)},
+        ip=get_client_ip(request),
+    )
+    return codes
+
+
+@transaction.atomic
+def make_recovery_codes(*, request: HttpRequest) -> list[str] | None:
+    """Give the signed-in user ten recovery codes if they have a second factor and none left.
+
+    For people whose factors are passkeys only (an authenticator app brings its own codes): they
+    need a way back in too when they lose their passkeys. Only a session verified by a second
+    factor may, and never while codes are left (replacing them would let a session taken over
+    for a moment lock the owner's own codes out). Return the codes (shown once), or None.
+    """
+    user = request.user
+    list(auth.get_user_model()._default_manager.select_for_update().filter(pk=user.pk))  # one at a time
+    if not user.is_verified() or not has_confirmed_factor(user) or recovery_codes_left(user):
+        return None
+    codes = _replace_recovery_codes(user)
+    record_event(
+        tenant=None,
+        actor=user,
+        action=Action.MFA_RECOVERY_CODES_MADE,
+        target=user,
         details={"recovery_codes": len(codes)},
         ip=get_client_ip(request),
     )
@@ -204,15 +234,21 @@ def remove_passkey(*, request: HttpRequest, passkey_id: int) -> bool:
     device = passkeys_of(user).select_for_update().filter(pk=passkey_id).first()
     if device is None:
         return False
+    device.delete()
+    details = {"devices": [str(device)], "factor": "passkey"}
+    if not has_confirmed_factor(user):
+        # Recovery codes stand in for a lost factor; with none left they would guard nothing.
+        removed = StaticDevice.objects.filter(user=user).delete()[1].get(StaticToken._meta.label, 0)
+        if removed:
+            details["recovery_codes_removed"] = removed
     record_event(
         tenant=None,
         actor=user,
         action=Action.MFA_REMOVED,
         target=user,
-        details={"devices": [str(device)], "factor": "passkey"},
+        details=details,
         ip=get_client_ip(request),
     )
-    device.delete()
     return True
 
 

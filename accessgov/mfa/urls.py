@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/mfa/", views.manage_mfa, name="manage_mfa"),
     path("accounts/mfa/totp/", views.add_totp, name="add_totp"),
     path("accounts/mfa/totp/confirm/", views.confirm_totp, name="confirm_totp"),
+    path("accounts/mfa/recovery-codes/", views.make_recovery_codes, name="make_recovery_codes"),
     path("accounts/mfa/remove/", views.remove_mfa, name="remove_mfa"),
     path("accounts/mfa/passkeys/remove/", views.remove_passkey, name="remove_passkey"),
     path("accounts/mfa/passkeys/begin/", views.begin_passkey_registration, name="begin_passkey_registration"),

@@ -119,7 +119,11 @@ def verify_sign_in(request: HttpRequest) -> HttpResponse:
                 return response
             request.session[PENDING_SESSION_KEY] = pending
             form.add_error("code", "That code is not valid. Try the current code, or a recovery code.")
-    context = {"form": form, "has_passkey": actions.passkeys_of(user).exists()}
+    context = {
+        "form": form,
+        "has_passkey": actions.passkeys_of(user).exists(),
+        "has_authenticator": actions.has_authenticator(user),
+    }
     return render(request, "mfa/verify_sign_in.html", {**context, "passkey_config": _passkey_config(request)})
 
 
@@ -142,6 +146,7 @@ def _manage_context(request: HttpRequest, *, remove_form: CodeForm | None = None
         "has_factor": actions.has_confirmed_factor(user),
         "has_authenticator": actions.has_authenticator(user),
         "passkeys": actions.passkeys_of(user),
+        "recovery_codes_left": actions.recovery_codes_left(user),
         "remove_form": remove_form or CodeForm(),
         "passkey_config": _passkey_config(request),
     }
@@ -186,7 +191,23 @@ def confirm_totp(request: HttpRequest) -> HttpResponse:
             form.add_error("code", "That code is not valid. Check the time on your device and try again.")
     if codes is None:
         return render(request, "mfa/add_totp.html", {"form": form, "show_secret": False}, status=400)
-    return render(request, "mfa/add_totp.html", {"recovery_codes": codes})
+    return render(request, "mfa/recovery_codes.html", {"recovery_codes": codes})
+
+
+@require_POST
+@login_required
+@never_cache
+def make_recovery_codes(request: HttpRequest) -> HttpResponse:
+    """Give a user whose factors are passkeys ten recovery codes; show them once, in this answer."""
+    codes = actions.make_recovery_codes(request=request)
+    if codes is None:
+        context = _manage_context(request)
+        context["recovery_error"] = (
+            "Recovery codes are made only from a session verified by a second factor, once the "
+            "codes you have are used up."
+        )
+        return render(request, "mfa/manage_mfa.html", context, status=400)
+    return render(request, "mfa/recovery_codes.html", {"recovery_codes": codes})
 
 
 @require_POST

@@ -42,6 +42,7 @@ def agree_to_policy(*, tenant: Tenant, version: PolicyVersion, by, ip: str | Non
             "policy_version": version.version,
             "api_user": api_user.username,
             "api_user_created": created,
+            "changes": {"api_access": {"from": "off", "to": "on"}},
         },
         ip=ip,
     )
@@ -58,7 +59,14 @@ def disable_api_access(*, tenant: Tenant, by, ip: str | None) -> ApiUser:
     api_user.disabled_at = timezone.now()
     api_user.save(update_fields=["is_active", "disabled_at"])
     api_user.tenant = tenant  # a tenant.api_user loaded earlier now reads the new state
-    record_event(tenant=tenant, actor=by, action=Action.API_ACCESS_DISABLED, target=api_user, ip=ip)
+    record_event(
+        tenant=tenant,
+        actor=by,
+        action=Action.API_ACCESS_DISABLED,
+        target=api_user,
+        details={"changes": {"api_access": {"from": "on", "to": "off"}}},
+        ip=ip,
+    )
     return api_user
 
 

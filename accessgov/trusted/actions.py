@@ -62,24 +62,27 @@ def authorize_application(
     renewed = authorization is not None
     if authorization is None:
         authorization = TrustedApplicationAuthorization(tenant=tenant, application=application)
+    before = {
+        "permissions": authorization.permissions,
+        "organizations": "all" if authorization.all_organizations else authorization.organization_ids,
+    }
     authorization.authorized_by = by
     authorization.authorized_at = now
     authorization.permissions = permissions
     authorization.all_organizations = all_organizations
     authorization.organization_ids = organization_ids
     authorization.save()
+    after = {"permissions": permissions, "organizations": "all" if all_organizations else organization_ids}
+    details = {"application": application.name, "vendor": application.vendor, **after, "renewed": renewed}
+    if renewed:
+        # A renewed consent replaces the terms: the Activity log shows what they were and are.
+        details["changes"] = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
     record_event(
         tenant=tenant,
         actor=by,
         action=Action.TRUSTED_APP_AUTHORIZED,
         target=authorization,
-        details={
-            "application": application.name,
-            "vendor": application.vendor,
-            "permissions": permissions,
-            "organizations": "all" if all_organizations else organization_ids,
-            "renewed": renewed,
-        },
+        details=details,
         ip=ip,
     )
     return authorization
@@ -112,6 +115,7 @@ def save_application(*, application: TrustedApplication, by, ip: str | None) -> 
         removed = [p for p in authorization.permissions if p not in allowed]
         if not removed:
             continue
+        before = list(authorization.permissions)
         authorization.permissions = [p for p in authorization.permissions if p in allowed]
         authorization.save(update_fields=["permissions"])
         record_event(
@@ -123,6 +127,7 @@ def save_application(*, application: TrustedApplication, by, ip: str | None) -> 
                 "application": application.name,
                 "permissions": authorization.permissions,
                 "removed": removed,
+                "changes": {"permissions": {"from": before, "to": authorization.permissions}},
             },
             ip=ip,
         )

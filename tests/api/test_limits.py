@@ -42,9 +42,9 @@ def limiter(request, db, settings):
     made = redis_limiter() if request.param == "redis" else database_limiter()
     prefix = f"limits-{uuid.uuid4().hex}"
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    made.reset()
     yield made
-    if request.param == "redis":
-        made.reset()
+    made.reset()
 
 
 WINDOWS = [limits.Window(3, 60)]
@@ -171,7 +171,8 @@ def test_fifty_concurrent_failures_are_counted_exactly(shared_limiter):
         thread.start()
     for thread in threads:
         thread.join()
-    assert limiter._client().zcard(f"{limits._prefix()}fail:198.51.100.4:60") == 50
+    counters = limiter._client().hvals(limits._failure_key("198.51.100.4"))
+    assert sum(int(count) for count in counters) == 50
 
 
 def test_twenty_parallel_clients_never_pass_more_than_the_limit(shared_limiter):
@@ -379,3 +380,71 @@ def test_two_tokens_of_one_tenant_share_its_notify_budget_and_another_tenant_is_
     assert AuditEvent.objects.filter(tenant=enabled_tenant, action="webhook.notification_sent").count() == 3
     assert notify(rival).status_code == 202
     assert limits.blocked_for("127.0.0.1") == 0  # the tenant's own budget is no failed request
+
+
+def stored(limiter, key: str) -> bool:
+    """Return whether LIMITER's store holds KEY (the Redis limiter names its keys itself)."""
+    if isinstance(limiter, limits.RedisLimiter):
+        return bool(limiter._client().exists(key))
+    return limiter.cache.get(key) is not None
+
+
+def failure_keys_of(limiter, addresses) -> int:
+    """Return how many of ADDRESSES still have a failure count stored."""
+    return sum(stored(limiter, limits._failure_key(limits.ip_bucket(a))) for a in addresses)
+
+
+def redis_keys(limiter) -> list[bytes]:
+    return list(limiter._client().scan_iter(match=f"{limits._prefix()}*", count=1000))
+
+
+@override_settings(
+    ACCESSGOV_API_FAILURE_TIERS=[(100, 60, 60), (2000, 3600, 3600)], ACCESSGOV_FAILURE_TRACKED_ADDRESSES=50
+)
+def test_failures_from_ten_times_more_addresses_than_the_cap_stay_within_the_bound_and_blocking_is_unchanged(
+    limiter,
+):
+    """Attack catalogue case 38a: a flood of addresses (an IPv6 /48 holds 65,536 /64s) cannot grow the log."""
+    flood = [f"2001:db8:7:{n:x}::1" for n in range(500)]
+    attacker = "198.51.100.20"
+    for i, address in enumerate(flood):
+        limiter.record_failure(ip=address, now=T0 + i * 0.01)
+        if i % 5 == 0 and i < 495:  # the attacker's 99 failures interleaved with the flood
+            assert limiter.record_failure(ip=attacker, now=T0 + i * 0.01) == 0
+    assert failure_keys_of(limiter, flood) <= 50
+    assert limiter.blocked_for(ip=attacker) == 0
+    assert limiter.record_failure(ip=attacker, now=T0 + 5) == 60  # the 100th, exactly as before
+    assert limiter.blocked_for(ip=attacker) > 0
+    if isinstance(limiter, limits.RedisLimiter):
+        # Each counted address: one hash of at most 13 counters per tier and an index entry; each
+        # block: a key and an index entry; plus the two indexes themselves.
+        keys = redis_keys(limiter)
+        assert len(keys) <= 50 + 50 + 2
+        client = limiter._client()
+        used = sum(client.memory_usage(key) or 0 for key in keys)
+        assert used < 50 * 2048, used
+
+
+@override_settings(
+    ACCESSGOV_API_FAILURE_TIERS=[(3, 60, 60), (2000, 3600, 3600)], ACCESSGOV_FAILURE_TRACKED_ADDRESSES=20
+)
+def test_a_flood_of_new_failing_addresses_does_not_lift_a_block_in_force(limiter):
+    """Attack catalogue case 38a: forgetting counted addresses never forgets a block."""
+    for i in range(3):
+        limiter.record_failure(ip="198.51.100.21", now=T0 + i)
+    assert limiter.blocked_for(ip="198.51.100.21") > 0
+    for n in range(200):  # one failure each: below every threshold, so no block of their own
+        limiter.record_failure(ip=f"203.0.113.{n}", now=T0 + 10 + n * 0.01)
+    assert limiter.blocked_for(ip="198.51.100.21") > 0
+    assert failure_keys_of(limiter, [f"203.0.113.{n}" for n in range(200)]) <= 20
+
+
+@override_settings(ACCESSGOV_API_FAILURE_TIERS=[(2, 60, 60)], ACCESSGOV_FAILURE_TRACKED_ADDRESSES=10)
+def test_blocks_are_bounded_too_and_the_one_that_ends_soonest_goes_first(limiter):
+    """Attack catalogue case 38a: each block costs its threshold of failures; past the cap the oldest goes."""
+    addresses = [f"192.0.2.{n}" for n in range(30)]
+    for n, address in enumerate(addresses):
+        for _ in range(2):
+            limiter.record_failure(ip=address, now=T0 + n)
+    blocked = [a for a in addresses if stored(limiter, limits._block_key(a))]
+    assert blocked == addresses[-10:]

@@ -75,3 +75,27 @@ def test_the_header_switches_between_the_tenants_a_user_belongs_to(
     page.get_by_role("link", name="Rival MSP").click()
     expect(page.locator(".current-tenant")).to_contain_text("Rival MSP")
     expect(page.get_by_text("You are viewer of this tenant.")).to_be_visible()
+
+
+def test_admin_names_a_security_contact_and_a_bad_address_is_named(
+    live_server, page, sign_in, tenant, admin_user
+):
+    sign_in("acme-admin")
+    page.goto(f"{live_server.url}/t/acme/settings/api/")
+    section = page.locator("#security-contact")
+    expect(section.get_by_text("None set: the tenant's administrators are told.")).to_be_visible()
+
+    section.get_by_label("Security contact").fill("soc@example.com, oops")
+    section.get_by_role("button", name="Save security contact").click()
+    expect(section.get_by_text("“oops” is not an e-mail address.")).to_be_visible()
+    # What was typed is kept for correcting; nothing was saved.
+    expect(section.get_by_label("Security contact")).to_have_value("soc@example.com, oops")
+    tenant.refresh_from_db()
+    assert tenant.security_contacts == []
+
+    section.get_by_label("Security contact").fill("soc@example.com\ncto@example.com")
+    section.get_by_role("button", name="Save security contact").click()
+    expect(section.get_by_text("Now: soc@example.com, cto@example.com.")).to_be_visible()
+    expect(section.get_by_role("status")).to_have_text("Saved.")
+    tenant.refresh_from_db()
+    assert tenant.security_contacts == ["soc@example.com", "cto@example.com"]

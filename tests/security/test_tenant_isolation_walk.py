@@ -55,11 +55,13 @@ PUBLIC = {
     "accounts/logout/",
     # The second sign-in step and the signed-in person's own factor: no tenant, no id in the URL;
     # another user's device id posted to confirm is refused (tests/mfa/test_totp.py), another user's
-    # passkey id posted to remove is refused (tests/mfa/test_passkeys.py).
+    # passkey id posted to remove is refused (tests/mfa/test_passkeys.py); recovery codes are made
+    # for the signed-in person only, from no id at all (tests/mfa/test_recovery_codes.py).
     "accounts/login/verify/",
     "accounts/mfa/",
     "accounts/mfa/totp/",
     "accounts/mfa/totp/confirm/",
+    "accounts/mfa/recovery-codes/",
     "accounts/mfa/remove/",
     "accounts/mfa/passkeys/remove/",
     "accounts/mfa/passkeys/begin/",

@@ -49,7 +49,7 @@ def test_staff_creating_and_renaming_a_tenant_is_in_its_activity(staff_client):
     assert response.status_code == 302, response.content[:2000]
     [renamed] = _events("tenant.renamed")
     assert renamed.tenant == tenant and renamed.actor_label == "support (staff)"
-    assert renamed.details == {"name": ["Northwind", "Northwind Traders"]}
+    assert renamed.details == {"changes": {"name": {"from": "Northwind", "to": "Northwind Traders"}}}
 
 
 def test_staff_adding_renaming_and_deleting_an_organization_is_in_its_tenants_activity(staff_client, tenant):
@@ -66,7 +66,11 @@ def test_staff_adding_renaming_and_deleting_an_organization_is_in_its_tenants_ac
     events = AuditEvent.objects.for_tenant(tenant).order_by("pk")
     assert [(e.action, e.actor_label, e.details) for e in events] == [
         ("organization.added", "support (staff)", {"name": "Contoso"}),
-        ("organization.renamed", "support (staff)", {"name": ["Contoso", "Contoso Ltd"]}),
+        (
+            "organization.renamed",
+            "support (staff)",
+            {"changes": {"name": {"from": "Contoso", "to": "Contoso Ltd"}}},
+        ),
         ("organization.deleted", "support (staff)", {"name": "Contoso Ltd"}),
     ]
 
@@ -94,7 +98,11 @@ def test_staff_adding_changing_and_removing_a_membership_is_in_the_tenants_activ
     events = AuditEvent.objects.for_tenant(tenant).order_by("pk")
     assert [(e.action, e.actor_label, e.details) for e in events] == [
         ("membership.added", "support (staff)", {"user": "dana", "role": "viewer"}),
-        ("membership.role_changed", "support (staff)", {"user": "dana", "role": ["viewer", "administrator"]}),
+        (
+            "membership.role_changed",
+            "support (staff)",
+            {"user": "dana", "changes": {"role": {"from": "viewer", "to": "administrator"}}},
+        ),
         ("membership.removed", "support (staff)", {"user": "dana", "role": "administrator"}),
     ]
 
@@ -131,3 +139,21 @@ def test_membership_and_organization_changes_made_inline_on_the_tenant_are_audit
     assert response.status_code == 302, response.content[:3000]
     assert not Membership.objects.exists()
     assert AuditEvent.objects.get(action="membership.removed").tenant == tenant
+
+
+def test_staff_turning_off_a_tenants_mfa_requirement_is_in_its_activity_with_old_and_new_value(
+    staff_client, tenant
+):
+    Tenant.objects.filter(pk=tenant.pk).update(administrators_must_use_mfa=True)
+    empty_inlines = _inline_management("organizations", 0, 0) | _inline_management("memberships", 0, 0)
+    response = staff_client.post(
+        f"/admin/tenants/tenant/{tenant.pk}/change/",
+        {"name": tenant.name, "slug": tenant.slug, **empty_inlines},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    tenant.refresh_from_db()
+    assert not tenant.administrators_must_use_mfa
+    [changed] = _events("tenant.settings_changed")
+    assert changed.tenant == tenant and changed.actor_label == "support (staff)"
+    assert changed.details == {"changes": {"administrators_must_use_mfa": {"from": True, "to": False}}}
+    assert not _events("tenant.renamed")

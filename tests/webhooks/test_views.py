@@ -181,6 +181,7 @@ def test_case_27_a_destination_resolving_inside_is_refused_at_save_when_the_sett
 
 
 def test_editing_a_destination_changes_and_audits_it(admin_client, destination, loopback_settings):
+    destination_events_before = list(destination.events)
     response = admin_client.post(
         URL + f"destinations/{destination.pk}/edit/",
         {"url": destination.url, "description": "CRM  feed", "events": ["notify"]},
@@ -192,8 +193,12 @@ def test_editing_a_destination_changes_and_audits_it(admin_client, destination, 
         ["notify"],
         False,
     )
-    changed = AuditEvent.objects.get(action="destination.updated").details["changed"]
-    assert changed == {"description": "CRM feed", "events": ["notify"], "is_enabled": False}
+    changes = AuditEvent.objects.get(action="destination.updated").details["changes"]
+    assert changes == {
+        "description": {"from": "", "to": "CRM feed"},
+        "events": {"from": destination_events_before, "to": ["notify"]},
+        "is_enabled": {"from": True, "to": False},
+    }
 
 
 def test_deleting_a_destination_asks_first(admin_client, destination):

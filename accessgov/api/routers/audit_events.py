@@ -1,6 +1,7 @@
 """GET /api/v1/AuditEvents: the tenant's audit log, newest first."""
 
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
@@ -22,6 +23,9 @@ AUDIT_EVENT = Resource(
     Field("TargetType", "target_type", "target_type"),
     Field("TargetId", "target_id"),
     Field("Target", "target_label", "target_label"),
+    # What record_event recorded: values, and edits' {"changes": {field: {"from", "to"}}}; never a
+    # secret (record_event's contract). Not queryable: JSON is not filtered portably.
+    Field("Details", "details"),
     # Administrators' addresses are personal data: shown only with the widening permission.
     Field("IpAddress", "ip_address", permission="AuditEvents.ReadAddresses"),
 )
@@ -35,6 +39,7 @@ class AuditEventOut(Schema):
     TargetType: str
     TargetId: str
     Target: str
+    Details: dict[str, Any]
     IpAddress: str | None
 
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('tenants', '0003_tenant_security_contacts'),
-        ('webhooks', '0001_initial'),
+        ('webhooks', '0002_attempt_tenant_index'),
     ]
 
     operations = [
