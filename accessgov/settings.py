@@ -390,6 +390,18 @@ ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE = os.environ.get("ACCESSGOV_WEBHOOKS_MANUAL_
 # Seconds a DNS lookup of a webhook host may take, counted in the delivery's total time; saving a
 # destination checks its addresses within this bound too.
 ACCESSGOV_WEBHOOKS_DNS_TIMEOUT = float(os.environ.get("ACCESSGOV_WEBHOOKS_DNS_TIMEOUT", "2"))
+# What receivers' answers make accessgov do (docs/webhooks.md): up to this share of each retry
+# delay added at random, the longest Retry-After honoured (seconds), days of failing before the
+# administrators are warned and before the destination is disabled, and the per-destination
+# throttle (each destination may override both numbers).
+ACCESSGOV_WEBHOOKS_RETRY_JITTER = float(os.environ.get("ACCESSGOV_WEBHOOKS_RETRY_JITTER", "0.1"))
+ACCESSGOV_WEBHOOKS_RETRY_AFTER_CAP = int(os.environ.get("ACCESSGOV_WEBHOOKS_RETRY_AFTER_CAP", "43200"))
+ACCESSGOV_WEBHOOKS_WARN_AFTER_DAYS = float(os.environ.get("ACCESSGOV_WEBHOOKS_WARN_AFTER_DAYS", "3"))
+ACCESSGOV_WEBHOOKS_DISABLE_AFTER_DAYS = float(os.environ.get("ACCESSGOV_WEBHOOKS_DISABLE_AFTER_DAYS", "5"))
+ACCESSGOV_WEBHOOKS_MAX_CONCURRENCY = int(os.environ.get("ACCESSGOV_WEBHOOKS_MAX_CONCURRENCY", "4"))
+ACCESSGOV_WEBHOOKS_MAX_PER_SECOND = int(os.environ.get("ACCESSGOV_WEBHOOKS_MAX_PER_SECOND", "20"))
+# Days settled deliveries and their attempts are kept before `manage.py purge_deliveries` deletes them.
+ACCESSGOV_WEBHOOKS_KEEP_DAYS = int(os.environ.get("ACCESSGOV_WEBHOOKS_KEEP_DAYS", "30"))
 # Outgoing mail (accessgov.core.mail: queued in the request, sent by the worker), as Django 6.1's
 # MAILERS. EMAIL_URL is one address: smtp://user:password@host:25 (plain), smtp+tls://…:587
 # (STARTTLS), smtps://…:465 (TLS), or console: (print mails to the terminal). Without it the usual

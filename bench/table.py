@@ -88,6 +88,7 @@ def benches(quick: bool) -> list[tuple[str, list[str], object]]:
         ("purge_revoked", ["bench/purge_revoked.py", *(["--rows", "20000"] if quick else [])], _purge),
         ("token_check", ["bench/token_check.py", *(["--calls", "500"] if quick else [])], _token_check),
         ("gateway", ["bench/gateway.py", *(["--seconds", "3", "--rounds", "1"] if quick else [])], _rows),
+        ("webhooks", ["bench/webhooks.py", *(["--quick"] if quick else [])], _rows),
     ]
 
 

@@ -42,6 +42,8 @@ PATHS = [
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/secret/",
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/secret/rotate/",
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/test/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/enable/",
+    "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/replay/",
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/deliveries/<int:delivery_id>/",
     "t/<slug:tenant_slug>/settings/api/webhooks/destinations/<int:destination_id>/deliveries/<int:delivery_id>/redeliver/",
     "o/authorize/",
@@ -162,6 +164,8 @@ def test_every_path_is_exactly_the_one_it_was():
             "/t/acme/settings/api/webhooks/destinations/7/secret/rotate/",
         ),
         ("webhooks:send_test", ["acme", 7], "/t/acme/settings/api/webhooks/destinations/7/test/"),
+        ("webhooks:enable_destination", ["acme", 7], "/t/acme/settings/api/webhooks/destinations/7/enable/"),
+        ("webhooks:replay_deliveries", ["acme", 7], "/t/acme/settings/api/webhooks/destinations/7/replay/"),
         (
             "webhooks:redeliver_delivery",
             ["acme", 7, 9],

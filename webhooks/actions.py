@@ -2,8 +2,10 @@
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -203,6 +205,8 @@ def update_destination(
                 setattr(locked, field, value)
         if not changes:
             return locked
+        if changes.get("is_enabled"):
+            locked.clear_health()
         locked.host = url.host
         locked.updated_at = timezone.now()
         locked.save()
@@ -414,3 +418,78 @@ def send_notification(*, tenant: Tenant, payload: dict, actor_label: str, ip: st
             ip=ip,
         )
     return len(queued)
+
+
+@transaction.atomic
+def enable_destination(*, destination: WebhookDestination, by, ip: str | None) -> WebhookDestination:
+    """Enable DESTINATION again (one click after accessgov or an administrator disabled it), audited."""
+    _require_api_access(destination.tenant)
+    locked = WebhookDestination.objects.select_for_update().filter(pk=destination.pk).first()
+    if locked is None:
+        raise ActionRefused("That destination was deleted meanwhile.")
+    if locked.is_enabled:
+        raise ActionRefused("That destination is already enabled.")
+    was = {"disabled_at": locked.disabled_at.isoformat() if locked.disabled_at else None}
+    was["reason"] = locked.disabled_reason
+    locked.is_enabled = True
+    locked.clear_health()
+    locked.updated_at = timezone.now()
+    locked.save()
+    record_event(
+        tenant=destination.tenant,
+        actor=by,
+        action=Action.WEBHOOK_DESTINATION_ENABLED,
+        target=locked,
+        details={"url": locked.url, "was_disabled": was},
+        ip=ip,
+    )
+    return locked
+
+
+# At most this many deliveries are queued by one replay; a wider range is replayed in steps.
+MAX_REPLAY = 10_000
+
+
+@transaction.atomic
+def replay_failed_deliveries(
+    *, destination: WebhookDestination, since: datetime, until: datetime | None = None, by, ip: str | None
+) -> int:
+    """Queue every delivery to DESTINATION that failed and was created in [SINCE, UNTIL]; return how many.
+
+    Oldest first, once each, with their original webhook-id: each is queued for one more attempt
+    exactly as "Redeliver" does. Deliveries already queued (pending) are not failed, so replaying
+    an overlapping range again queues nothing twice.
+    """
+    _require_api_access(destination.tenant)
+    now = timezone.now()
+    until = min(until or now, now)
+    if since > until:
+        raise ActionRefused("The start of the range is after its end.")
+    if not WebhookDestination.objects.filter(pk=destination.pk, is_enabled=True).exists():
+        raise ActionRefused("Enable the destination first: nothing is sent to a disabled destination.")
+    rows = WebhookDelivery.objects.for_tenant(destination.tenant).filter(
+        destination=destination, state=DeliveryState.FAILED, created_at__gte=since, created_at__lte=until
+    )
+    ids = list(
+        rows.select_for_update().order_by("created_at", "pk").values_list("pk", flat=True)[:MAX_REPLAY]
+    )
+    if not ids:
+        raise ActionRefused("No delivery failed in that range: nothing to replay.")
+    # All due now: the claim takes equal times oldest message first (webhooks.queue).
+    WebhookDelivery.objects.filter(pk__in=ids).update(
+        state=DeliveryState.PENDING,
+        max_attempts=F("attempts") + 1,
+        next_attempt_at=now,
+        next_attempt_reason="Replayed.",
+        lease_expires_at=None,
+        completed_at=None,
+    )
+    record_event(
+        tenant=destination.tenant,
+        actor=by,
+        action=Action.WEBHOOK_DELIVERIES_REPLAYED,
+        target=destination,
+        details={"since": since.isoformat(), "until": until.isoformat(), "queued": len(ids)},
+        ip=ip,
+    )
+    return len(ids)

@@ -132,6 +132,8 @@ class SendResult:
     connected: bool = False
     # False when the exchange broke off (timeout, reset): a 2xx status seen before that is no success.
     complete: bool = True
+    # The answer's Retry-After header as sent (webhooks.schedule reads it), at most 100 characters.
+    retry_after: str = ""
 
     @property
     def ok(self) -> bool:
@@ -245,6 +247,7 @@ class SafeSender:
         status_code = None
         excerpt = ""
         error = ""
+        retry_after = ""
         complete = True
         with _Watchdog(remaining) as watchdog:
             watchdog.watch(raw)
@@ -270,6 +273,7 @@ class SafeSender:
                     )
                     response = connection.getresponse()
                     status_code = response.status
+                    retry_after = (response.getheader("Retry-After") or "")[:100]
                     data = response.read(self.max_response_bytes + 1)
                     if len(data) > self.max_response_bytes:
                         error = (
@@ -305,6 +309,7 @@ class SafeSender:
             address=address,
             connected=True,
             complete=complete,
+            retry_after=retry_after,
         )
 
 

@@ -41,6 +41,8 @@ SUBSCRIBABLE_ACTIONS: tuple[Action, ...] = (
     Action.CREDENTIAL_EXPIRING,
     Action.WEBHOOK_DOMAIN_ADDED,
     Action.WEBHOOK_DOMAIN_REMOVED,
+    # Sent to the tenant's other destinations when accessgov disables one (webhooks.health).
+    Action.WEBHOOK_DESTINATION_DISABLED,
 )
 
 

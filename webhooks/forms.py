@@ -73,3 +73,30 @@ class DestinationForm(forms.Form):
         chosen = set(self.cleaned_data["events"])
         # Stored in catalogue order, so an unchanged choice compares equal.
         return [value for value, _label in events.event_type_choices() if value in chosen]
+
+
+class ReplayForm(forms.Form):
+    """ "Replay failed deliveries since …": a range of creation times, in UTC like the delivery log."""
+
+    since = forms.DateTimeField(
+        label="Failed since (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        error_messages={
+            "required": "Enter when the range starts, e.g. 2026-11-22 09:00.",
+            "invalid": "Enter a date and time, e.g. 2026-11-22 09:00.",
+        },
+    )
+    until = forms.DateTimeField(
+        label="Until (UTC)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="(optional; empty means now)",
+        error_messages={"invalid": "Enter a date and time, e.g. 2026-11-23 18:00."},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError("The start of the range is after its end.")
+        return cleaned

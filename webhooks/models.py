@@ -8,18 +8,9 @@ from django.utils import timezone
 
 from tenants.models import Tenant, TenantOwnedQuerySet
 from webhooks import domains
+from webhooks.schedule import MAX_ATTEMPTS
 
 REVIEW_AFTER = timedelta(days=90)
-# Delays before the 2nd, 3rd, ... attempt: one initial try and six retries over about 18 hours.
-RETRY_DELAYS = (
-    timedelta(seconds=5),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=5),
-    timedelta(hours=10),
-)
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # How long a worker owns a claimed delivery. A worker killed mid-delivery leaves its claim
 # behind; once the lease runs out another worker sends the same message again (at-least-once).
 LEASE = timedelta(minutes=2)
@@ -87,6 +78,19 @@ class WebhookDestination(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Health (webhooks.health): the first failed attempt since the last success, when the
+    # administrators were warned that it will be disabled, and when and why accessgov disabled it.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disable_warned_at = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    # Throttle overrides (webhooks.throttle); empty means the ACCESSGOV_WEBHOOKS_MAX_* settings.
+    max_concurrency = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most deliveries in flight at once (empty: the default)."
+    )
+    max_per_second = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most deliveries started per second (empty: the default)."
+    )
 
     objects = WebhookDestinationQuerySet.as_manager()
 
@@ -115,6 +119,13 @@ class WebhookDestination(models.Model):
     def subscribes_to(self, event_type: str) -> bool:
         return event_type in self.events
 
+    def clear_health(self) -> None:
+        """Forget the failure streak and why it was disabled (on enabling it again); the caller saves."""
+        self.failing_since = self.disable_warned_at = self.disabled_at = None
+        self.disabled_reason = ""
+
+    clear_health.alters_data = True
+
 
 class DeliveryState(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -127,6 +138,13 @@ class WebhookDeliveryQuerySet(TenantOwnedQuerySet):
         """Return pending deliveries whose next attempt is due and that no live worker holds."""
         return self.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now).filter(
             models.Q(lease_expires_at__isnull=True) | models.Q(lease_expires_at__lte=now)
+        )
+
+    def purgeable(self, now, keep_days: int) -> "WebhookDeliveryQuerySet":
+        """Return the settled deliveries (delivered or failed) that ended more than KEEP_DAYS before NOW."""
+        cutoff = now - timedelta(days=keep_days)
+        return self.exclude(state=DeliveryState.PENDING).filter(
+            models.Q(completed_at__lt=cutoff) | models.Q(completed_at__isnull=True, created_at__lt=cutoff)
         )
 
 
@@ -145,22 +163,23 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the latest attempt was claimed: the throttle counts claims per destination by it.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # Why next_attempt_at is what it is ("Retry-After asked 120 s."), for the destination page.
+    next_attempt_reason = models.CharField(max_length=200, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     objects = WebhookDeliveryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="webhook_delivery_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="webhook_delivery_due"),
+            models.Index(fields=["claimed_at"], name="webhook_delivery_claimed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id}"
-
-    def retry_at(self, now):
-        """Return when to try again after a failed attempt, or None when attempts are used up."""
-        if self.attempts >= self.max_attempts:
-            return None
-        return now + RETRY_DELAYS[min(self.attempts, len(RETRY_DELAYS)) - 1]
 
 
 class WebhookAttemptQuerySet(TenantOwnedQuerySet):

@@ -7,21 +7,23 @@ runs out the delivery is due again and goes out with the same webhook-id (at-lea
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import zip_longest
 
 from django.db import connection, transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from accessgov.audit.models import Action
 from accessgov.core import mail
 from accessgov.policy.access import access_on
 from tenants.models import Tenant
-from webhooks import budget
+from webhooks import budget, health, schedule, throttle
 from webhooks.delivery import SafeSender, SendResult, sender_from_settings
 from webhooks.destinations import InvalidUrl, parse_destination_url
 from webhooks.models import (
@@ -30,6 +32,7 @@ from webhooks.models import (
     DeliveryState,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookDestination,
 )
 from webhooks.signing import signature_headers
 
@@ -44,22 +47,102 @@ def claim(delivery_id: int, *, now) -> WebhookDelivery | None:
     claimed = (
         WebhookDelivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
-        .update(lease_expires_at=now + LEASE, attempts=F("attempts") + 1)
+        .update(lease_expires_at=now + LEASE, claimed_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
         return None
     return WebhookDelivery.objects.select_related("destination", "tenant").get(pk=delivery_id)
 
 
-def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None) -> list[WebhookDelivery]:
+# Lanes of a worker's threads (run_worker): a destination failing for longer than SLOW_LANE_AFTER
+# goes to the slow lane, so receivers that hang hold only the threads kept for them. A single
+# failure (a blip, a quick 500) does not move a destination: its first retry stays in its lane.
+ANY_LANE = "any"
+HEALTHY_LANE = "healthy"
+FAILING_LANE = "failing"
+SLOW_LANE_AFTER = timedelta(minutes=1)
+
+
+def _in_lane(due, lane: str, now):
+    slow = Q(destination__failing_since__lte=now - SLOW_LANE_AFTER)
+    if lane == HEALTHY_LANE:
+        return due.exclude(slow)
+    if lane == FAILING_LANE:
+        return due.filter(slow)
+    return due
+
+
+def _round_robin(queues: list[list]) -> list:
+    """Return the first of each queue, then the second of each, and so on."""
+    return [item for turn in zip_longest(*queues) for item in turn if item is not None]
+
+
+def _without_full_destinations(due, usage: dict):
+    """Return DUE without the destinations at their concurrency or rate limit (webhooks.throttle)."""
+    if not usage:
+        return due
+    limits = WebhookDestination.objects.filter(pk__in=usage).values_list(
+        "pk", "max_concurrency", "max_per_second"
+    )
+    full = [
+        pk
+        for pk, concurrency, per_second in limits
+        if throttle.room(usage=usage[pk], max_concurrency=concurrency, max_per_second=per_second) <= 0
+    ]
+    return due.exclude(destination_id__in=full) if full else due
+
+
+def _tenant_pks(due, tenant_id: int, share: int, usage: dict, room: budget.Room) -> list[int]:
+    """Return up to SHARE due ids of TENANT_ID, its destinations taking turns within their throttle.
+
+    Governance events beyond ROOM (the tenant's budget, webhooks.budget) are left due.
+    """
+    destinations = (
+        due.filter(tenant_id=tenant_id)
+        .values("destination_id")
+        .annotate(
+            oldest=Min("next_attempt_at"),
+            concurrency=Max("destination__max_concurrency"),
+            per_second=Max("destination__max_per_second"),
+        )
+        .order_by("oldest", "destination_id")[:share]
+    )
+    per_destination = []
+    for row in destinations:
+        free = throttle.room(
+            usage=usage.get(row["destination_id"], throttle.Usage()),
+            max_concurrency=row["concurrency"],
+            max_per_second=row["per_second"],
+        )
+        # Equal times (a replay queues a range at once) go oldest message first.
+        rows = due.filter(destination_id=row["destination_id"]).order_by(
+            "next_attempt_at", "created_at", "pk"
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        per_destination.append(list(rows.values_list("pk", "event_type")[: min(free, share)]))
+    picked, governance = [], 0
+    for pk, event_type in _round_robin(per_destination):
+        if event_type not in budget.UNBUDGETED:
+            if governance >= room.remaining:
+                continue  # past the budget: still due, deferred by the next round
+            governance += 1
+        picked.append(pk)
+    return picked[:share]
+
+
+def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None, lane: str = ANY_LANE) -> list[WebhookDelivery]:
     """Claim up to LIMIT deliveries due by DUE_BY (default NOW) that no worker holds, shared fairly.
 
     Tenants take turns: each tenant with something due gets an equal share of the round (its
     oldest due first), so one tenant's flood or hanging receivers cannot push another's back.
-    A tenant whose governance-event budget is used up has those deliveries deferred to when it has
-    room again (webhooks.budget), not claimed.
+    Within a tenant its destinations take turns too, each within its throttle (webhooks.throttle),
+    and a destination at its limit is skipped. A tenant whose governance-event budget is used up
+    has those deliveries deferred to when it has room again (webhooks.budget), not claimed. LANE
+    picks healthy or failing destinations only.
     """
-    due = WebhookDelivery.objects.due(due_by or now)
+    usage = throttle.usage_by_destination(now)
+    due = _without_full_destinations(_in_lane(WebhookDelivery.objects.due(due_by or now), lane, now), usage)
     with transaction.atomic():
         # Tenants whose oldest due delivery waited longest come first, at most LIMIT of them.
         tenant_ids = list(
@@ -83,19 +166,8 @@ def claim_due(*, now, limit: int = BATCH_SIZE, due_by=None) -> list[WebhookDeliv
                 logger.info(
                     "Deferred %d webhook deliveries of tenant %s to %s", deferred, tenant_id, room.free_at
                 )
-            rows = due.filter(tenant_id=tenant_id).order_by("next_attempt_at", "pk")
-            if connection.features.has_select_for_update_skip_locked:
-                rows = rows.select_for_update(skip_locked=True)
-            picked, governance = [], 0
-            for pk, event_type in rows.values_list("pk", "event_type")[:share]:
-                if event_type not in budget.UNBUDGETED:
-                    if governance >= room.remaining:
-                        continue  # past the budget: still due, deferred by the next round
-                    governance += 1
-                picked.append(pk)
-            per_tenant.append(picked)
-        # Round-robin: the first of each tenant, then the second of each, and so on.
-        ids = [pk for turn in zip_longest(*per_tenant) for pk in turn if pk is not None][:limit]
+            per_tenant.append(_tenant_pks(due, tenant_id, share, usage, room))
+        ids = _round_robin(per_tenant)[:limit]
         # The conditional update in claim() is what makes a claim exclusive where SKIP LOCKED is
         # missing (SQLite serialises writers, so the second claimer updates no row).
         return [delivery for delivery in (claim(pk, now=now) for pk in ids) if delivery is not None]
@@ -161,23 +233,33 @@ def _record(
         succeeded=result.ok,
     )
     delivery.lease_expires_at = None
-    if result.ok:
+    verdict = schedule.judge(
+        ok=result.ok,
+        status_code=result.status_code,
+        retry_after=result.retry_after,
+        attempts=delivery.attempts,
+        max_attempts=delivery.max_attempts,
+        now=now,
+        retryable=retryable,
+    )
+    delivery.next_attempt_at = verdict.retry_at
+    delivery.next_attempt_reason = verdict.reason[:200]
+    if verdict.delivered:
         delivery.state = DeliveryState.SUCCEEDED
-        delivery.next_attempt_at = None
         delivery.completed_at = now
         matched = delivery.destination.approved_by(approved)
         ApprovedWebhookDomain.objects.for_tenant(delivery.tenant).filter(domain=matched).update(
             last_delivery_at=now
         )
-    else:
-        retry_at = delivery.retry_at(now) if retryable else None
-        if retry_at is None:
-            delivery.state = DeliveryState.FAILED
-            delivery.next_attempt_at = None
-            delivery.completed_at = now
-        else:
-            delivery.next_attempt_at = retry_at
-    delivery.save(update_fields=["state", "next_attempt_at", "completed_at", "lease_expires_at"])
+    elif verdict.retry_at is None:
+        delivery.state = DeliveryState.FAILED
+        delivery.completed_at = now
+    if retryable:
+        # Only answers (or silence) of the receiver count for its health, never our own refusals.
+        health.record_outcome(delivery.destination, ok=result.ok, gone=verdict.gone, now=now)
+    delivery.save(
+        update_fields=["state", "next_attempt_at", "next_attempt_reason", "completed_at", "lease_expires_at"]
+    )
     return attempt
 
 
@@ -224,12 +306,13 @@ def deliver_due(
     due_by=None,
     run: DeliveryRun | None = None,
     report: Callable[[str], None] | None = None,
+    lane: str = ANY_LANE,
 ) -> int:
-    """Attempt every delivery due by DUE_BY (default now), up to LIMIT; return how many were attempted.
+    """Attempt every delivery due by DUE_BY (default now) in LANE, up to LIMIT; return how many were attempted.
 
     Each recorded attempt is added to RUN and described to REPORT, if given.
     """
-    claimed = claim_due(now=timezone.now(), limit=limit, due_by=due_by)
+    claimed = claim_due(now=timezone.now(), limit=limit, due_by=due_by, lane=lane)
     if not claimed:
         return 0
     sender = sender or sender_from_settings()
@@ -267,6 +350,7 @@ def deliver_pending(
     """
     started = time.monotonic()
     due_by = timezone.now()
+    health.review_failing(now=due_by)
     run = DeliveryRun()
     sender = sender or sender_from_settings()
     while run.attempted < limit:
@@ -310,29 +394,123 @@ def single_run():
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [ONCE_LOCK_KEY])
 
 
+# Deliveries one thread claims at a time when a worker runs several threads: a receiver that
+# starts hanging on its first attempt holds back only the few claimed with it.
+THREAD_BATCH_SIZE = 4
+
+
+def lanes_of_threads(workers: int) -> list[tuple[str, ...]]:
+    """Return the lanes each thread of a worker with WORKERS workers claims from.
+
+    One worker is one thread that does everything (as `--once` does). With more, WORKERS threads
+    serve destinations without a failure streak, and a quarter as many more (at least one) serve
+    only destinations with one: receivers that hang hold those extra threads, never the WORKERS
+    that everyone else's deliveries wait for.
+    """
+    if workers <= 1:
+        return [(ANY_LANE,)]
+    return [(HEALTHY_LANE,)] * workers + [(FAILING_LANE,)] * max(1, workers // 4)
+
+
+def _work(
+    *,
+    lanes: tuple[str, ...],
+    chores: bool,
+    interval: float,
+    max_loops: int | None,
+    sleep,
+    report,
+    limit: int,
+    stop: threading.Event,
+) -> None:
+    loops = 0
+    while (max_loops is None or loops < max_loops) and not stop.is_set():
+        loops += 1
+        started = time.monotonic()
+        run = DeliveryRun(rounds=1)
+        busy = False
+        if chores:
+            # One thread also sends the mail outbox and reviews failing destinations, so a
+            # deployment runs one service for all three.
+            mail_run = mail.send_queued()
+            if mail_run.attempted:
+                ops_logger.info(mail_run.describe())
+                busy = True
+            health.review_failing(now=timezone.now())
+        attempted = 0
+        for lane in lanes:
+            attempted = deliver_due(run=run, report=report, lane=lane, limit=limit)
+            if attempted:
+                break
+        if not attempted:
+            if not busy:
+                sleep(interval)
+            continue
+        run.seconds = time.monotonic() - started
+        ops_logger.info(run.log_line(finished=False))
+
+
 def run_worker(
     *,
     interval: float = 2.0,
     max_loops: int | None = None,
     sleep=time.sleep,
     report: Callable[[str], None] | None = None,
+    workers: int = 1,
+    stop: threading.Event | None = None,
 ) -> None:
-    """Deliver due webhooks until stopped, sleeping INTERVAL seconds whenever none is due.
+    """Deliver due webhooks with WORKERS threads until stopped, each sleeping INTERVAL s when none is due.
 
-    Each round that attempted something logs one line on the "accessgov.ops" logger.
+    Each thread claims on its own (SKIP LOCKED on PostgreSQL), so threads never send the same
+    delivery; each round that attempted something logs one line on the "accessgov.ops" logger.
     """
-    loops = 0
-    while max_loops is None or loops < max_loops:
-        loops += 1
-        started = time.monotonic()
-        run = DeliveryRun(rounds=1)
-        # The worker also sends the mail outbox, so a deployment runs one service for both.
-        mail_run = mail.send_queued()
-        if mail_run.attempted:
-            ops_logger.info(mail_run.describe())
-        if deliver_due(run=run, report=report) == 0:
-            if not mail_run.attempted:
-                sleep(interval)
-            continue
-        run.seconds = time.monotonic() - started
-        ops_logger.info(run.log_line(finished=False))
+    stop = stop or threading.Event()
+    if workers <= 1:
+        _work(
+            lanes=(ANY_LANE,),
+            chores=True,
+            interval=interval,
+            max_loops=max_loops,
+            sleep=sleep,
+            report=report,
+            limit=BATCH_SIZE,
+            stop=stop,
+        )
+        return
+
+    def thread_main(lanes: tuple[str, ...], chores: bool) -> None:
+        try:
+            _work(
+                lanes=lanes,
+                chores=chores,
+                interval=interval,
+                max_loops=max_loops,
+                # Threads wake at once when told to stop, not after their nap.
+                sleep=stop.wait if sleep is time.sleep else sleep,
+                report=report,
+                limit=THREAD_BATCH_SIZE,
+                stop=stop,
+            )
+        except Exception:
+            logger.exception("webhook worker thread failed; stopping the worker")
+            stop.set()
+            raise
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(
+            target=thread_main, args=(lanes, number == 0), name=f"webhooks-{number}", daemon=True
+        )
+        for number, lanes in enumerate(lanes_of_threads(workers))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()

@@ -20,6 +20,8 @@ urlpatterns = [
         name="retire_old_secret",
     ),
     path("destinations/<int:destination_id>/test/", views.send_test, name="send_test"),
+    path("destinations/<int:destination_id>/enable/", views.enable_destination, name="enable_destination"),
+    path("destinations/<int:destination_id>/replay/", views.replay_deliveries, name="replay_deliveries"),
     path(
         "destinations/<int:destination_id>/deliveries/<int:delivery_id>/",
         views.show_delivery,

@@ -20,8 +20,8 @@ from accessgov.core.forms import ConfirmForm
 from accessgov.core.rotation import RollForm
 from accessgov.policy.access import access_on
 from tenants.access import administrator_required
-from webhooks import actions, events
-from webhooks.forms import DestinationForm, DomainForm
+from webhooks import actions, events, health, retention, schedule, throttle
+from webhooks.forms import DestinationForm, DomainForm, ReplayForm
 from webhooks.models import (
     ApprovedWebhookDomain,
     DeliveryState,
@@ -71,7 +71,11 @@ def _index_context(request: HttpRequest, **extra) -> dict:
     ).get_page(request.GET.get("destinations_page"))
     for destination in destination_page:
         destination.approved_entry = destination.approved_by(names)
+        destination.disables_at = (
+            health.disables_at(destination) if health.warning_due(destination, now) else None
+        )
     context = {
+        "keep_days": retention.keep_days(),
         "tab": "webhooks",
         "api_enabled": access_on(tenant),
         "domains": domain_page,
@@ -271,6 +275,7 @@ def _destination_context(request: HttpRequest, destination: WebhookDestination, 
     waiting = WebhookDelivery.objects.for_tenant(tenant).filter(
         destination=destination, state=DeliveryState.PENDING
     )
+    now = timezone.now()
     context = {
         "tab": "webhooks",
         "api_enabled": access_on(tenant),
@@ -280,9 +285,18 @@ def _destination_context(request: HttpRequest, destination: WebhookDestination, 
         "receives_tests": destination.subscribes_to(events.TEST),
         "log": log,
         "waiting": waiting.count(),
-        "next_retry_at": waiting.order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
+        "next_attempt": waiting.order_by("next_attempt_at", "pk")
+        .values("next_attempt_at", "next_attempt_reason", "attempts", "webhook_id")
         .first(),
+        "schedule": schedule.describe_schedule(),
+        "retry_after_cap": schedule.describe_delay(schedule.retry_after_cap()),
+        "max_concurrency": destination.max_concurrency or throttle.default_concurrency(),
+        "max_per_second": destination.max_per_second or throttle.default_per_second(),
+        "disables_at": health.disables_at(destination),
+        "disable_warning": health.warning_due(destination, now),
+        "disable_after_days": health.disable_after().days,
+        "keep_days": retention.keep_days(),
+        "replay_form": ReplayForm(),
         "secret": None,
         "old_secret_live": len(destination.secrets_in_use()) > 1,
         "test_attempt": None,
@@ -403,7 +417,7 @@ def _manual_sends_exhausted(request: HttpRequest) -> bool:
 
 
 MANUAL_SENDS_EXHAUSTED = (
-    "This tenant has sent too many test events and redeliveries in the last minute "
+    "This tenant has sent too many test events, redeliveries and replays in the last minute "
     "(at most {rate}). Wait a minute and try again."
 )
 
@@ -489,3 +503,59 @@ def redeliver_delivery(request: HttpRequest, destination_id: int, delivery_id: i
         return render(request, f"{DETAIL}#delivery-log", context)
     messages.success(request, message + " Reload this page to see it.")
     return redirect(_delivery_url(request, found, queued))
+
+
+@require_POST
+@administrator_required
+def enable_destination(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Enable a disabled destination again with one click (audited)."""
+    found, refused = _destination_to_change(request, destination_id)
+    if refused:
+        return refused
+    try:
+        actions.enable_destination(destination=found, by=request.user, ip=get_client_ip(request))
+    except actions.ActionRefused as refusal:
+        return _refuse(request, str(refusal), to=_destination_url(request, found))
+    messages.success(
+        request,
+        "Destination enabled: new deliveries are sent to it again. "
+        "Replay the deliveries that failed meanwhile with the form below.",
+    )
+    return redirect(_destination_url(request, found))
+
+
+def _replay_refused(request: HttpRequest, destination: WebhookDestination, form: ReplayForm) -> HttpResponse:
+    """Return the destination page with the replay form and what is wrong with it (nothing queued)."""
+    return render(request, DETAIL, _destination_context(request, destination, replay_form=form), status=400)
+
+
+@require_POST
+@administrator_required
+def replay_deliveries(request: HttpRequest, destination_id: int) -> HttpResponse:
+    """Queue every failed delivery of a range again, oldest first, with their original webhook-ids."""
+    found, refused = _destination_to_change(request, destination_id)
+    if refused:
+        return refused
+    form = ReplayForm(request.POST)
+    if not form.is_valid():
+        return _replay_refused(request, found, form)
+    if _manual_sends_exhausted(request):
+        message = MANUAL_SENDS_EXHAUSTED.format(rate=settings.ACCESSGOV_WEBHOOKS_MANUAL_SEND_RATE)
+        return _refuse(request, message, to=_destination_url(request, found))
+    try:
+        queued = actions.replay_failed_deliveries(
+            destination=found,
+            since=form.cleaned_data["since"],
+            until=form.cleaned_data["until"],
+            by=request.user,
+            ip=get_client_ip(request),
+        )
+    except actions.ActionRefused as refusal:
+        form.add_error(None, str(refusal))
+        return _replay_refused(request, found, form)
+    messages.success(
+        request,
+        f"{queued} failed deliver{'y' if queued == 1 else 'ies'} queued again, oldest first, each with its "
+        "original webhook-id; the delivery log shows the results.",
+    )
+    return redirect(_destination_url(request, found))

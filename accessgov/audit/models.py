@@ -53,6 +53,10 @@ class Action(models.TextChoices):
     WEBHOOK_TEST_SENT = "webhook.test_sent", "Webhook test event sent"
     WEBHOOK_REDELIVERED = "webhook.redelivered", "Webhook delivery sent again"
     WEBHOOK_NOTIFICATION_SENT = "webhook.notification_sent", "Notification queued to webhook destinations"
+    WEBHOOK_DESTINATION_FAILING = "destination.failing", "Webhook destination failing: disable warned"
+    WEBHOOK_DESTINATION_DISABLED = "destination.disabled", "Webhook destination disabled by accessgov"
+    WEBHOOK_DESTINATION_ENABLED = "destination.enabled", "Webhook destination enabled again"
+    WEBHOOK_DELIVERIES_REPLAYED = "webhook.replayed", "Failed webhook deliveries replayed"
     # Trusted Applications
     TRUSTED_APP_AUTHORIZED = "trusted_app.authorized", "Trusted application authorized"
     TRUSTED_APP_REVOKED = "trusted_app.revoked", "Trusted application authorization revoked"

@@ -19,7 +19,8 @@ from django.core.management import call_command
 
 from tests.factories import ApprovedWebhookDomainFactory, WebhookDestinationFactory
 from webhooks import delivery, events
-from webhooks.models import RETRY_DELAYS, DeliveryState, WebhookAttempt
+from webhooks.models import DeliveryState, WebhookAttempt
+from webhooks.schedule import RETRY_DELAYS
 
 pytestmark = [pytest.mark.ops, pytest.mark.django_db]
 

@@ -36,6 +36,8 @@ class Behaviour:
     status: int = 200
     reply: bytes = b'{"received": true}'
     redirect_to: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # sent with a "status" answer (Retry-After)
+    delay: float = 0.0  # seconds to wait before answering (a slow receiver), at most MAX_DRIP_SECONDS
 
 
 @dataclass
@@ -86,7 +88,9 @@ def _handler_for(receiver: Receiver):
                     self._reply(401, json.dumps({"error": error}).encode())
                 else:
                     status = behaviour.status if behaviour.mode == "status" else 200
-                    self._reply(status, behaviour.reply)
+                    headers = behaviour.headers if behaviour.mode == "status" else {}
+                    time.sleep(min(behaviour.delay, MAX_DRIP_SECONDS))
+                    self._reply(status, behaviour.reply, headers)
             except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
                 pass
 

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from accessgov.policy import actions as policy_actions
 from tests.conftest import current_policy
+from tests.factories import WebhookDestinationFactory
 from tokens import actions as token_actions
 from webhooks import actions as webhook_actions
-from webhooks import events
+from webhooks import events, health
 from webhooks.domains import parse_domain
 from webhooks.models import WebhookDelivery
 
@@ -61,6 +62,11 @@ def test_every_governance_event_carries_no_actors_address_and_token_allowlists_a
         token_actions.revoke_token(token=token, **by)
     with django_capture_on_commit_callbacks(execute=True):
         token_actions.purge_revoked_tokens(now=timezone.now() + timedelta(days=365))
+    gone = WebhookDestinationFactory(tenant=tenant, url="https://hooks.example.com/gone")
+    with django_capture_on_commit_callbacks(execute=True):
+        health.disable_destination(
+            destination=gone, reason="The receiver answered 410 Gone.", now=timezone.now()
+        )
     with django_capture_on_commit_callbacks(execute=True):
         api_key, _ = policy_actions.issue_api_key(tenant=tenant, name="sync", **by)
     with django_capture_on_commit_callbacks(execute=True):
@@ -74,7 +80,7 @@ def test_every_governance_event_carries_no_actors_address_and_token_allowlists_a
     assert set(bodies) == {action.value for action in events.SUBSCRIBABLE_ACTIONS}
     for event_type, body in bodies.items():
         assert ACTOR_IP not in json.dumps(body), event_type
-        assert body["data"]["actor"] in {admin_user.username, "system"}
+        assert body["data"]["actor"] in {admin_user.username, "system", "accessgov"}
         # The fields docs/webhooks.md lists, and no other.
         assert set(body["data"]) == {
             "event_id",

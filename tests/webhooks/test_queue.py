@@ -13,7 +13,8 @@ from django.utils import timezone
 from accessgov.policy.models import ApiUser
 from tests.factories import WebhookDeliveryFactory, WebhookDestinationFactory
 from webhooks import actions, events, queue
-from webhooks.models import MAX_ATTEMPTS, RETRY_DELAYS, ApprovedWebhookDomain, DeliveryState, WebhookDelivery
+from webhooks.models import ApprovedWebhookDomain, DeliveryState, WebhookDelivery
+from webhooks.schedule import MAX_ATTEMPTS, RETRY_DELAYS
 
 pytestmark = pytest.mark.django_db
 
@@ -39,12 +40,15 @@ def test_a_queued_delivery_is_sent_signed_and_marked_delivered(tenant, destinati
     assert queue.deliver_due(sender=sender) == 0
 
 
-def test_failures_are_retried_after_5s_5min_30min_2h_5h_10h_then_given_up(
-    tenant, destination, receiver, sender
+def test_failures_are_retried_after_5s_5min_30min_2h_5h_10h_then_every_12h_for_3_days(
+    tenant, destination, receiver, sender, settings
 ):
+    settings.ACCESSGOV_WEBHOOKS_RETRY_JITTER = 0  # the jitter has its own test
+    settings.ACCESSGOV_WEBHOOKS_DISABLE_AFTER_DAYS = 30  # not disabled half-way
     receiver.behaviour.mode = "status"
     receiver.behaviour.status = 500
-    assert [d.total_seconds() for d in RETRY_DELAYS] == [5, 300, 1800, 7200, 18000, 36000]
+    assert [d.total_seconds() for d in RETRY_DELAYS] == [5, 300, 1800, 7200, 18000, 36000] + [43200] * 4
+    assert timedelta(days=2.5) < sum(RETRY_DELAYS, timedelta()) < timedelta(days=3)
     with time_machine.travel(T0, tick=False) as clock:
         delivery = _queue_notify(tenant)
         assert queue.deliver_due(sender=sender) == 1
@@ -54,13 +58,13 @@ def test_failures_are_retried_after_5s_5min_30min_2h_5h_10h_then_given_up(
             clock.shift(timedelta(seconds=1))
             assert queue.deliver_due(sender=sender) == 1
         delivery.refresh_from_db()
-        assert delivery.state == DeliveryState.FAILED and delivery.attempts == MAX_ATTEMPTS == 7
+        assert delivery.state == DeliveryState.FAILED and delivery.attempts == MAX_ATTEMPTS == 11
         clock.shift(timedelta(days=2))
         assert queue.deliver_due(sender=sender) == 0
     ids = {r.headers["webhook-id"] for r in receiver.received}
-    assert ids == {delivery.webhook_id} and len(receiver.received) == 7
+    assert ids == {delivery.webhook_id} and len(receiver.received) == 11
     assert all(r.verified for r in receiver.received)
-    assert [a.number for a in delivery.attempt_log.order_by("started_at")] == [1, 2, 3, 4, 5, 6, 7]
+    assert [a.number for a in delivery.attempt_log.order_by("started_at")] == list(range(1, 12))
 
 
 def test_a_worker_killed_mid_delivery_is_recovered_with_the_same_webhook_id(

@@ -327,7 +327,7 @@ def test_test_events_and_redeliveries_are_limited_per_tenant_with_a_clear_messag
     for _ in range(2):
         admin_client.post(URL + f"destinations/{destination.pk}/test/")
     refused = admin_client.post(URL + f"destinations/{destination.pk}/test/", follow=True)
-    assert "too many test events and redeliveries" in refused.text
+    assert "too many test events, redeliveries and replays" in refused.text
     assert WebhookDelivery.objects.count() == 2
     failed = WebhookDeliveryFactory(destination=destination, failed=True)
     admin_client.post(URL + f"destinations/{destination.pk}/deliveries/{failed.pk}/redeliver/")
@@ -374,6 +374,8 @@ def _every_url(tenant_slug: str, destination, approved, delivery) -> list[tuple[
         ("get", d + "secret/retire-old/"),
         ("post", d + "secret/retire-old/"),
         ("post", d + "test/"),
+        ("post", d + "enable/"),
+        ("post", d + "replay/"),
         ("get", d + f"deliveries/{delivery.pk}/"),
         ("post", d + f"deliveries/{delivery.pk}/redeliver/"),
     ]

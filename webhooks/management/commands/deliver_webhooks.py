@@ -1,6 +1,6 @@
 """Work through the webhook delivery queue: a worker loop, or one pass with --once (for cron)."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from webhooks import queue
 
@@ -13,8 +13,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval", type=float, default=2.0, help="Seconds to wait when nothing is due (default 2)."
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Threads sending at once, each claiming on its own (default 1; docs/webhooks.md says how many).",
+        )
 
-    def handle(self, *args, once: bool = False, interval: float = 2.0, **options):
+    def handle(self, *args, once: bool = False, interval: float = 2.0, workers: int = 1, **options):
+        if not 1 <= workers <= 64:
+            raise CommandError("--workers must be between 1 and 64.")
         verbosity = options.get("verbosity", 1)
         # On a terminal (or with -v 2) a line per attempt and per round; under cron only the
         # summary, and nothing at all when nothing was due, so cron mails only when there was work.
@@ -30,4 +38,4 @@ class Command(BaseCommand):
             if verbosity >= 1 and (run.attempted or progress):
                 self.stdout.write(run.describe())
         else:
-            queue.run_worker(interval=interval, report=report)
+            queue.run_worker(interval=interval, report=report, workers=workers)
