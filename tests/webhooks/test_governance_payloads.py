@@ -12,6 +12,7 @@ from accessgov.policy import actions as policy_actions
 from tests.conftest import current_policy
 from tests.factories import WebhookDestinationFactory
 from tokens import actions as token_actions
+from tokens import reminders, rotation, suspension
 from webhooks import actions as webhook_actions
 from webhooks import events, health
 from webhooks.domains import parse_domain
@@ -58,6 +59,24 @@ def test_every_governance_event_carries_no_actors_address_and_token_allowlists_a
     with django_capture_on_commit_callbacks(execute=True):
         token_actions.regenerate_secret(token=token, **by)
     token.refresh_from_db()
+    # Rotation and suspension (issue 14).
+    with django_capture_on_commit_callbacks(execute=True):
+        token, _ = rotation.roll_token_secret(token=token, overlap="1h", **by)
+    with django_capture_on_commit_callbacks(execute=True):
+        rotation.retire_previous_secret(token=token, **by)
+    token.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        suspension.suspend_token(token=token, **by)
+    token.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        suspension.resume_token(token=token, **by)
+    token.refresh_from_db()
+    # An expiry reminder for a token expiring tomorrow.
+    expiring, _ = token_actions.create_token(
+        tenant=tenant, terms=_terms(name="Expiring", expires_at=timezone.now() + timedelta(hours=20)), **by
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        reminders.send_reminders(now=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         token_actions.revoke_token(token=token, **by)
     with django_capture_on_commit_callbacks(execute=True):
@@ -69,6 +88,15 @@ def test_every_governance_event_carries_no_actors_address_and_token_allowlists_a
         )
     with django_capture_on_commit_callbacks(execute=True):
         api_key, _ = policy_actions.issue_api_key(tenant=tenant, name="sync", **by)
+    with django_capture_on_commit_callbacks(execute=True):
+        api_key, _ = policy_actions.roll_api_key(api_key=api_key, overlap="1h", **by)
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_actions.retire_previous_key_secret(api_key=api_key, **by)
+    api_key.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        api_key = policy_actions.set_api_key_suspended(api_key=api_key, suspended=True, **by)
+    with django_capture_on_commit_callbacks(execute=True):
+        api_key = policy_actions.set_api_key_suspended(api_key=api_key, suspended=False, **by)
     with django_capture_on_commit_callbacks(execute=True):
         policy_actions.delete_api_key(api_key=api_key, **by)
     with django_capture_on_commit_callbacks(execute=True):
