@@ -394,6 +394,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ACCESSGOV_SITE_URL = os.environ.get(
     "ACCESSGOV_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "https://localhost"
 ).rstrip("/")
+# How long an invitation link (accessgov.operator.invitations) works after it was sent.
+ACCESSGOV_INVITATION_HOURS = int(os.environ.get("ACCESSGOV_INVITATION_HOURS", "72"))
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 ACCESSGOV_PAGE_SIZE = 25
 

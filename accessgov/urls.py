@@ -19,6 +19,8 @@ urlpatterns = [
     # Sign-in (password, then a second factor) and each person's own factors; /admin/ signs in
     # through the same views and budgets (accessgov.mfa.admin), so it is no side door.
     path("", include("accessgov.mfa.urls")),
+    # Invitations by e-mail (docs/operator.md).
+    path("", include("accessgov.operator.urls")),
     path("t/<slug:tenant_slug>/settings/api/", include(settings_api)),
     path("o/", include(api_urls.oauth_urls)),
     path("api/", include(api_urls.docs_urls)),

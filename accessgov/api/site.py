@@ -14,6 +14,8 @@ from accessgov.api.authorization import CredentialError
 from accessgov.api.envelope import ApiError, error_body
 from accessgov.api.middleware import too_large_answer
 from accessgov.api.routers import audit_events, me, organizations, webhooks
+from accessgov.api.routers.operator import memberships as operator_memberships
+from accessgov.api.routers.operator import organizations as operator_organizations
 from accessgov.api.routers.operator import tenants as operator_tenants
 
 logger = logging.getLogger(__name__)
@@ -113,7 +115,7 @@ ROUTERS = (me.router, audit_events.router, organizations.router, webhooks.router
 for _router in ROUTERS:
     api.add_router("", _router)
 # Every router of /api/operator/v1/ (accessgov/api/routers/operator/), likewise.
-OPERATOR_ROUTERS = (operator_tenants.router,)
+OPERATOR_ROUTERS = (operator_tenants.router, operator_organizations.router, operator_memberships.router)
 for _router in OPERATOR_ROUTERS:
     operator_api.add_router("", _router)
 

@@ -77,6 +77,18 @@ OPERATOR_PERMISSIONS: tuple[Permission, ...] = (
     Permission(
         "Tenants.Read", "Tenants", "List and read tenants, their organizations and members", OPERATOR_SERVICE
     ),
+    Permission(
+        "Tenants.Write", "Tenants", "Create, change, deactivate and reactivate tenants", OPERATOR_SERVICE
+    ),
+    Permission(
+        "Organizations.Write", "Organizations", "Create, rename and delete organizations", OPERATOR_SERVICE
+    ),
+    Permission(
+        "Memberships.Write",
+        "Memberships",
+        "Add, change and remove members, invite people by e-mail",
+        OPERATOR_SERVICE,
+    ),
 )
 _OPERATOR_LABELS = {p.name: p.label for p in OPERATOR_PERMISSIONS}
 OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = tuple(
@@ -91,6 +103,13 @@ OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = tuple(
     for method, path, permission in (
         ("GET", "Tenants", "Tenants.Read"),
         ("GET", "Tenants/{int:tenant_id}", "Tenants.Read"),
+        ("POST", "Tenants", "Tenants.Write"),
+        ("GET", "Organizations", "Tenants.Read"),
+        ("POST", "Organizations", "Organizations.Write"),
+        ("DELETE", "Organizations/{int:org_id}", "Organizations.Write"),
+        ("GET", "Memberships", "Tenants.Read"),
+        ("POST", "Memberships", "Memberships.Write"),
+        ("DELETE", "Memberships/{int:membership_id}", "Memberships.Write"),
     )
 )
 
