@@ -4,16 +4,17 @@ made it); staff with the permission see them (never a digest) and delete them, a
 import contextlib
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from accessgov.core import catalogue
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.errors import ActionRefused
-from accessgov.operator import actions
-from accessgov.operator.models import OperatorKey
+from accessgov.operator import actions, provisioning
+from accessgov.operator.models import Invitation, OperatorKey, Outcome
 
 
 class OperatorKeyForm(forms.ModelForm):
@@ -115,3 +116,76 @@ class OperatorKeyAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: OperatorKey) -> None:
         with contextlib.suppress(ActionRefused):
             actions.delete_operator_key(key=obj, by=request.user, ip=get_client_ip(request))
+
+
+class InviteForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["tenant", "email", "role"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Staff invite someone by e-mail (the same workflow as the operator's API); the link is only in
+    the mail, never here."""
+
+    form = InviteForm
+    list_display = [
+        "email",
+        "tenant",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    list_filter = ["role", "tenant"]
+    search_fields = ["email", "tenant__name", "tenant__slug"]
+    list_select_related = ["tenant"]
+    readonly_fields = list_display + ["prefix", "user"]
+    raw_id_fields = ["tenant"]
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        return ["tenant", "email", "role"] if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Invitation, form, change: bool) -> None:
+        try:
+            row, outcome = provisioning.upsert_membership(
+                tenant=form.cleaned_data["tenant"],
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                actor_label=None,
+                by=request.user,
+                ip=get_client_ip(request),
+            )
+        except ActionRefused as refusal:
+            self.message_user(request, str(refusal), level=messages.ERROR)
+            return
+        obj.pk = row.pk if isinstance(row, Invitation) else None
+        if isinstance(row, Invitation):
+            text = {
+                Outcome.INVITED: f"Invitation sent to {row.email}.",
+                Outcome.UNCHANGED: f"{row.email} already has a pending invitation with that role; none sent.",
+            }[outcome]
+        else:
+            text = f"{row.user.get_username()} has an account: made {row.get_role_display()} of {row.tenant}."
+        self.message_user(request, text)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        """Nothing related to save: the workflow made the rows."""
+
+    def log_addition(self, request, obj, message):
+        """The audit log has it (invitation.sent or membership.added)."""
+
+    def response_add(self, request: HttpRequest, obj: Invitation, post_url_continue=None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:accessgov_invitation_changelist"))

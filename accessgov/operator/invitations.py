@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accessgov.audit.actions import Action, record_event, save_directory_row
+from accessgov.audit.actions import Action, actor_label_for, record_event, save_directory_row
 from accessgov.core import keys
 from accessgov.core.errors import ActionRefused
 from accessgov.core.mail import queue_mail
@@ -32,7 +32,7 @@ def invitation_lifetime() -> timedelta:
 @sensitive_variables("raw", "link")
 @transaction.atomic
 def invite(
-    *, tenant: Tenant, email: str, role: Role, actor_label: str, by=None, ip: str | None = None
+    *, tenant: Tenant, email: str, role: Role, actor_label: str | None, by=None, ip: str | None = None
 ) -> tuple[Invitation, Outcome]:
     """Invite EMAIL (no account yet) to TENANT as ROLE and queue the mail; return it and what happened.
 
@@ -51,7 +51,7 @@ def invite(
         email=email,
         role=role,
         **keys.stored_fields(raw, INVITATION_PREFIX),
-        invited_by=actor_label,
+        invited_by=actor_label or actor_label_for(by),
         created_at=now,
         expires_at=now + invitation_lifetime(),
     )
@@ -65,7 +65,7 @@ def invite(
             "role": Role(role).label,
             "link": link,
             "expires_at": invitation.expires_at,
-            "invited_by": actor_label,
+            "invited_by": actor_label or actor_label_for(by),
             "requires_mfa": role == Role.ADMINISTRATOR and tenant.administrators_must_use_mfa,
         },
         kind="invitation",

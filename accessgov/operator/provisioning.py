@@ -174,7 +174,7 @@ def clean_email(value) -> str:
 
 @transaction.atomic
 def upsert_membership(
-    *, tenant: Tenant, email: str, role: str, actor_label: str, ip: str | None = None
+    *, tenant: Tenant, email: str, role: str, actor_label: str | None, by=None, ip: str | None = None
 ) -> tuple[Membership | Invitation, Outcome]:
     """Give the person with EMAIL ROLE in TENANT; return the membership (or invitation) and what happened.
 
@@ -188,7 +188,9 @@ def upsert_membership(
     if len(users) > 1:
         raise ActionRefused(f"Several accounts have the address {address}; add the member in the admin.")
     if not users:
-        return invitations.invite(tenant=tenant, email=address, role=role, actor_label=actor_label, ip=ip)
+        return invitations.invite(
+            tenant=tenant, email=address, role=role, actor_label=actor_label, by=by, ip=ip
+        )
     user = users[0]
     membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
     if membership is None:
@@ -197,7 +199,7 @@ def upsert_membership(
         membership.role, outcome = role, Outcome.UPDATED
     else:
         return membership, Outcome.UNCHANGED
-    save_directory_row(row=membership, by=None, ip=ip, actor_label=actor_label)
+    save_directory_row(row=membership, by=by, ip=ip, actor_label=actor_label)
     return membership, outcome
 
 
