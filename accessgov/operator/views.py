@@ -19,6 +19,8 @@ SESSION_KEY = "accessgov_invitation"
 
 
 def _no_referrer(response: HttpResponse) -> HttpResponse:
+    # On the redirect only: the pages after it have no token in their URL, and a form POST from a
+    # no-referrer page would send `Origin: null`, which the CSRF check rightly refuses.
     response["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -43,16 +45,12 @@ def accept_invitation(request: HttpRequest) -> HttpResponse:
     """Show the invitation and the password form; on a valid POST make the account and sign in."""
     invitation = invitations.find_invitation(request.session.get(SESSION_KEY, ""))
     if invitation is None:
-        return _no_referrer(
-            render(request, "operator/invitation_refused.html", {"reason": "unknown"}, status=404)
-        )
+        return render(request, "operator/invitation_refused.html", {"reason": "unknown"}, status=404)
     reason = invitations.refusal_reason(invitation, timezone.now())
     if reason is not None:
         request.session.pop(SESSION_KEY, None)
         invitations.record_refusal(invitation=invitation, reason=reason, ip=get_client_ip(request))
-        return _no_referrer(
-            render(request, "operator/invitation_refused.html", {"reason": reason}, status=410)
-        )
+        return render(request, "operator/invitation_refused.html", {"reason": reason}, status=410)
     form = AcceptInvitationForm(invitation.email, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -67,6 +65,4 @@ def accept_invitation(request: HttpRequest) -> HttpResponse:
             # first when the tenant requires one of its administrators (tenants.access).
             auth.login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             return redirect("tenants:show_tenant", tenant_slug=invitation.tenant.slug)
-    return _no_referrer(
-        render(request, "operator/accept_invitation.html", {"invitation": invitation, "form": form})
-    )
+    return render(request, "operator/accept_invitation.html", {"invitation": invitation, "form": form})

@@ -63,7 +63,7 @@ def test_the_link_moves_the_token_into_the_session_and_the_page_has_none(client,
     open_link(client, token)
     page = client.get("/invitations/accept/")
     assert page.status_code == 200 and "Join Acme MSP" in page.content.decode()
-    assert token not in page.content.decode() and page["Referrer-Policy"] == "no-referrer"
+    assert token not in page.content.decode() and page["Referrer-Policy"] == "same-origin"
     assert (
         not get_user_model().objects.filter(email="new.admin@example.com").exists()
     )  # a GET changes nothing
