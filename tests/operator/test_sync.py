@@ -128,3 +128,14 @@ def test_a_terminal_gets_a_progress_line_per_hundred_tenants(tmp_path):
     assert [line for line in lines if line.endswith("tenants")] == ["100/250 tenants", "200/250 tenants"]
     assert lines[-1] == "Synced tenants: 250 created."
     assert Tenant.objects.count() == 250
+
+
+def test_the_file_shown_in_docs_operator_md_is_valid():
+    from accessgov.operator.sync import read_sync_file
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "operator.md").read_text()
+    example = docs.split("```json\n", 1)[1].split("```", 1)[0]
+    [record] = read_sync_file(example)
+    assert record.spec.external_id == "cust-1001" and record.members == (
+        ("it@northwind.example", "administrator"),
+    )
