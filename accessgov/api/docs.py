@@ -14,20 +14,33 @@ CONVERTER = re.compile(r"\{[a-z]+:")
 
 
 OPERATOR_ROOT = "/api/operator/v1/"
+# The body each upsert of the operator's API is shown with (docs/operator.md).
+OPERATOR_BODIES = {
+    "Tenants": '{"ExternalId": "cust-1001", "Name": "Northwind Traders"}',
+    "Organizations": '{"TenantExternalId": "cust-1001", "ExternalId": "site-1", "Name": "Northwind HQ"}',
+    "Memberships": '{"TenantExternalId": "cust-1001", "Email": "it@northwind.example", "Role": "administrator"}',
+}
 
 
 def _operator_examples(method: str, path: str, base: str) -> dict[str, str]:
-    url = f"{base}{OPERATOR_ROOT}{path}".replace("{tenant_id}", "42")
+    url = f"{base}{OPERATOR_ROOT}{path}"
+    for parameter in ("{tenant_id}", "{org_id}", "{membership_id}"):
+        url = url.replace(parameter, "42")
+    body = OPERATOR_BODIES.get(path) if method == "POST" else None
     curl = f'curl -sS -H "Authorization: Bearer $OPERATOR_KEY" -X {method} "{url}"'
+    if body:
+        curl += f" \\\n  -H \"Content-Type: application/json\" -d '{body}'"
     python = (
         "import os\nimport requests\n\n"
         f'response = requests.{method.lower()}(\n    "{url}",\n'
         '    headers={"Authorization": f"Bearer {os.environ[\'OPERATOR_KEY\']}"},\n'
-        "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json())"
+        + (f"    json={body.replace('true', 'True')},\n" if body else "")
+        + "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json())"
     )
     powershell = (
         f'Invoke-RestMethod -Method {method.title()} -Uri "{url}" `\n'
         '  -Headers @{ Authorization = "Bearer $($env:OPERATOR_KEY)" }'
+        + (f" `\n  -ContentType \"application/json\" -Body '{body}'" if body else "")
     )
     return {"curl": curl, "Python": python, "PowerShell": powershell}
 

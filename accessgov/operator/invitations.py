@@ -2,9 +2,9 @@
 
 The link carries a 256-bit token (agi_…) kept only as a peppered digest. It works once, until
 ACCESSGOV_INVITATION_HOURS after it was sent. The mail goes through the outbox, whose bodies are
-wiped once sent, so the link does not stay in the database. Opening the link moves the token into
-the session and redirects to a page without it (accessgov.operator.views), so it stays out of the
-browser's history and Referer headers. Each step is audited in the tenant's Activity.
+wiped once sent, so the link does not stay in the database. Opening the link checks the token,
+keeps the invitation's id in the session and redirects to a page without it
+(accessgov.operator.views), so it stays out of the browser's history and Referer headers. Each step is audited in the tenant's Activity.
 """
 
 from datetime import timedelta
@@ -95,6 +95,13 @@ def find_invitation(raw: str) -> Invitation | None:
         keys.burn_equal_time(raw)
         return None
     return invitation if invitation.matches(raw) else None
+
+
+def opened_invitation(pk) -> Invitation | None:
+    """Return the invitation whose link this browser opened (its id kept in the session), or None."""
+    if not isinstance(pk, int):
+        return None
+    return Invitation.objects.select_related("tenant").filter(pk=pk).first()
 
 
 def refusal_reason(invitation: Invitation, now) -> str | None:

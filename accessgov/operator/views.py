@@ -29,12 +29,14 @@ def _no_referrer(response: HttpResponse) -> HttpResponse:
 @require_GET
 @never_cache
 def open_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    """Keep the link's token in the session only and go on to a URL without it.
+    """Remember which invitation this browser opened, and go on to a URL without the token.
 
     The token then never stays in the browser's history, and no page the person visits next gets
-    it in a Referer header. Nothing is changed or checked here (a GET changes no state).
+    it in a Referer header. Only the invitation's id is kept in the session, never the token (the
+    sessions table holds no secret); nothing is changed (a GET changes no state).
     """
-    request.session[SESSION_KEY] = token[:200]
+    invitation = invitations.find_invitation(token)
+    request.session[SESSION_KEY] = invitation.pk if invitation is not None else None
     return _no_referrer(redirect("operator:accept_invitation"))
 
 
@@ -43,7 +45,7 @@ def open_invitation(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 def accept_invitation(request: HttpRequest) -> HttpResponse:
     """Show the invitation and the password form; on a valid POST make the account and sign in."""
-    invitation = invitations.find_invitation(request.session.get(SESSION_KEY, ""))
+    invitation = invitations.opened_invitation(request.session.get(SESSION_KEY))
     if invitation is None:
         return render(request, "operator/invitation_refused.html", {"reason": "unknown"}, status=404)
     reason = invitations.refusal_reason(invitation, timezone.now())

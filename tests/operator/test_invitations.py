@@ -57,7 +57,7 @@ def open_link(client, token):
     return response
 
 
-def test_the_link_moves_the_token_into_the_session_and_the_page_has_none(client, tenant):
+def test_the_link_keeps_the_invitation_in_the_session_and_the_page_has_no_token(client, tenant):
     invite(tenant)
     token = token_in(OutgoingMail.objects.get().text_body)
     open_link(client, token)

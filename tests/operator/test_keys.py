@@ -24,7 +24,7 @@ def test_create_operator_key_prints_the_key_once_and_keeps_only_its_digest():
         "--name",
         "platform nightly sync",
         "--permissions",
-        "Tenants.Read, Tenants.Read",
+        "Tenants.Write, Tenants.Read",
         stdout=out,
         stderr=err,
     )
@@ -32,7 +32,7 @@ def test_create_operator_key_prints_the_key_once_and_keeps_only_its_digest():
     key = OperatorKey.objects.get()
     assert keys.parse_secret(raw, "ago_") is not None
     assert key.prefix == raw[:16] and key.digest == keys.digest_secret(raw) and raw not in str(vars(key))
-    assert key.permissions == ["Tenants.Read"]
+    assert key.permissions == ["Tenants.Read", "Tenants.Write"]  # catalogue order
     assert raw not in err.getvalue() and "not shown again" in err.getvalue()
     event = AuditEvent.objects.get(action=Action.OPERATOR_KEY_CREATED)
     assert event.actor_label == "manage.py create_operator_key" and raw not in str(event.details)
