@@ -16,7 +16,7 @@ def test_the_docs_and_the_schema_are_served(db):
 def test_the_operators_api_has_its_own_section_in_the_docs_and_the_schema(db):
     client = Client()
     docs = client.get("/api/", secure=True).text
-    assert "The operator&#x27;s API" in docs and "POST /api/operator/v1/Memberships" in docs
+    assert "The operator's API" in docs and "POST /api/operator/v1/Memberships" in docs
     assert "Bearer $OPERATOR_KEY" in docs and "Permission: <code>Memberships.Write</code>" in docs
     schema = client.get("/api/openapi.json", secure=True).json()
     operation = schema["paths"]["/api/operator/v1/Tenants"]["post"]
