@@ -21,6 +21,11 @@ class AccessgovConfig(AppConfig):
             raise ImproperlyConfigured(str(error)) from error
         cache.connect_signals()
         checks.register()
+        # Deleting an organization takes it out of trusted applications' authorizations too.
+        from accessgov.audit.actions import organization_deleted
+        from accessgov.trusted.models import drop_deleted_organization
+
+        organization_deleted.connect(drop_deleted_organization, dispatch_uid="trusted-organization-deleted")
 
 
 class VerifiedAdminConfig(admin_apps.AdminConfig):

@@ -461,6 +461,8 @@ ACCESSGOV_SITE_URL = os.environ.get(
 # Governance-event deliveries per tenant, whatever its number of destinations: (deliveries,
 # window seconds), every window at once; past it they wait for the next window (webhooks.budget).
 ACCESSGOV_TENANT_WEBHOOK_RATE = parse_tiers("ACCESSGOV_TENANT_WEBHOOK_RATE", "300/60,3000/3600")
+# How long an invitation link (accessgov.operator.invitations) works after it was sent.
+ACCESSGOV_INVITATION_HOURS = int(os.environ.get("ACCESSGOV_INVITATION_HOURS", "72"))
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 # manage.py send_reminders: a reminder this many days before a credential expires (each sent once),
 # and one digest mail instead of single ones when a tenant has more than DIGEST_OVER in one run.

@@ -85,6 +85,21 @@ PATHS = [
     # Added on purpose since: sign-in through the operator's OpenID Connect provider (docs/sso.md).
     "accounts/sso/",
     "accounts/sso/callback/",
+    # Added on purpose since: the operator's provisioning API (docs/operator.md).
+    # (Ninja lists a path once per router operation: GET and POST of a list are two patterns.)
+    "api/operator/v1/Tenants",
+    "api/operator/v1/Tenants",
+    "api/operator/v1/Tenants/<int:tenant_id>",
+    "api/operator/v1/Organizations",
+    "api/operator/v1/Organizations",
+    "api/operator/v1/Organizations/<int:org_id>",
+    "api/operator/v1/Memberships",
+    "api/operator/v1/Memberships",
+    "api/operator/v1/Memberships/<int:membership_id>",
+    "api/operator/v1/",
+    # Added on purpose since: invitations by e-mail (docs/operator.md).
+    "invitations/accept/",
+    "invitations/<str:token>/",
 ]
 
 

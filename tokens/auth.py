@@ -21,7 +21,7 @@ from accessgov.core.credentials import (
     within_scope,
 )
 from accessgov.core.rotation import principal_fields
-from accessgov.policy.access import access_on
+from accessgov.policy.access import access_refusal
 from tokens.models import ThirdPartyToken, is_well_formed_token_id
 
 
@@ -83,8 +83,8 @@ def decide_token(
         return refuse(Refusal.REVOKED, token)
     if token.suspended_at is not None:
         return refuse(Refusal.SUSPENDED, token)
-    if not access_on(token.tenant):
-        return refuse(Refusal.API_ACCESS_OFF, token)
+    if (reason := access_refusal(token.tenant)) is not None:
+        return refuse(reason, token)
     if now < token.starts_at:
         return refuse(Refusal.NOT_YET_VALID, token)
     if token.expires_at is not None and now >= token.expires_at:

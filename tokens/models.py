@@ -43,6 +43,20 @@ def count_live_tokens(*, tenant: Tenant, **kwargs) -> int:
     return ThirdPartyToken.objects.for_tenant(tenant).unrevoked().count()
 
 
+def drop_deleted_organization(*, organization, **kwargs) -> list[str]:
+    """Take ORGANIZATION (being deleted) out of every token scope of its tenant; return their names.
+
+    Each token is saved, so the API's cached copies are dropped at once (accessgov.api.cache).
+    """
+    narrowed = []
+    for token in ThirdPartyToken.objects.for_tenant(organization.tenant).filter(all_organizations=False):
+        if organization.pk in token.organization_ids:
+            token.organization_ids = [pk for pk in token.organization_ids if pk != organization.pk]
+            token.save(update_fields=["organization_ids"])
+            narrowed.append(f"token “{token.name}”")
+    return narrowed
+
+
 class TokenStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     ACTIVE = "active", "Active"

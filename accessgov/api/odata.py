@@ -65,7 +65,11 @@ class _FieldCheck(NodeVisitor):
         self.model = model
 
     def _kind(self, name: str) -> str:
-        field = self.model._meta.get_field(self.fields[name])
+        # A field may live on a related row ("tenant__external_id"), as the operator's lists name it.
+        model, (*relations, last) = self.model, self.fields[name].split("__")
+        for relation in relations:
+            model = model._meta.get_field(relation).related_model
+        field = model._meta.get_field(last)
         return KIND_OF.get(field.get_internal_type(), "other")
 
     def _check_operands(self, identifier, literal) -> None:

@@ -68,8 +68,9 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(AuditedDirectoryAdmin):
-    list_display = ["name", "slug", "partner_id", "created_at"]
-    search_fields = ["name", "slug", "partner_id"]
+    list_display = ["name", "slug", "partner_id", "external_id", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug", "partner_id", "external_id"]
     readonly_fields = ["partner_id", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [OrganizationInline, MembershipInline]
@@ -82,9 +83,9 @@ class TenantAdmin(AuditedDirectoryAdmin):
 
 @admin.register(Organization)
 class OrganizationAdmin(AuditedDirectoryAdmin):
-    list_display = ["name", "tenant", "created_at"]
+    list_display = ["name", "tenant", "external_id", "created_at"]
     list_filter = ["tenant"]
-    search_fields = ["name", "tenant__name", "tenant__slug", "tenant__partner_id"]
+    search_fields = ["name", "external_id", "tenant__name", "tenant__slug", "tenant__partner_id"]
     list_select_related = ["tenant"]
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:

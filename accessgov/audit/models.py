@@ -85,6 +85,20 @@ class Action(models.TextChoices):
     # The operator's gateways
     GATEWAY_KEY_CREATED = "gateway_key.created", "Gateway key created"
     GATEWAY_KEY_DELETED = "gateway_key.deleted", "Gateway key deleted"
+    # The operator's keys and what the operator's platform changes with them (accessgov.operator)
+    OPERATOR_KEY_CREATED = "operator_key.created", "Operator key created"
+    OPERATOR_KEY_DELETED = "operator_key.deleted", "Operator key deleted"
+    TENANT_CHANGED = "tenant.changed", "Tenant changed"
+    TENANT_DEACTIVATED = "tenant.deactivated", "Tenant deactivated: every credential stopped"
+    TENANT_REACTIVATED = "tenant.reactivated", "Tenant reactivated"
+    ORGANIZATION_CHANGED = "organization.changed", "Organization changed"
+    ORGANIZATION_REMOVED_FROM_SCOPES = (
+        "organization.removed_from_scopes",
+        "Deleted organization removed from credentials' scopes",
+    )
+    INVITATION_SENT = "invitation.sent", "Invitation sent"
+    INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
+    INVITATION_REFUSED = "invitation.refused", "Invitation link refused"
 
 
 # How the Activity page names the keys of an event's details; any other key is shown as written.

@@ -21,7 +21,7 @@ from accessgov.core.credentials import (
     refuse,
 )
 from accessgov.core.rotation import principal_fields
-from accessgov.policy.access import access_on
+from accessgov.policy.access import access_refusal
 from accessgov.policy.models import ApiKey
 
 
@@ -42,8 +42,8 @@ def decide_api_key(api_key: ApiKey | None, *, secret: str, now: datetime | None 
         return refuse(Refusal.WRONG_SECRET)
     if api_key.suspended_at is not None:
         return refuse(Refusal.SUSPENDED, api_key)
-    if not access_on(api_key.tenant):
-        return refuse(Refusal.API_ACCESS_OFF, api_key)
+    if (reason := access_refusal(api_key.tenant)) is not None:
+        return refuse(reason, api_key)
     return allow(
         Principal(
             kind="ApiKey",

@@ -41,6 +41,29 @@ class TrustedApplicationAuthorizationQuerySet(TenantOwnedQuerySet):
         return self.filter(revoked_at__isnull=True)
 
 
+def drop_deleted_organization(*, organization, **kwargs) -> list[str]:
+    """Take ORGANIZATION (being deleted) out of every live authorization of its tenant; return their names.
+
+    Access tokens are judged against their authorization on every request (never cached), so the
+    narrower scope holds from the next request on.
+    """
+    narrowed = []
+    authorizations = (
+        TrustedApplicationAuthorization.objects.for_tenant(organization.tenant)
+        .live()
+        .filter(all_organizations=False)
+        .select_related("application")
+    )
+    for authorization in authorizations:
+        if organization.pk in authorization.organization_ids:
+            authorization.organization_ids = [
+                pk for pk in authorization.organization_ids if pk != organization.pk
+            ]
+            authorization.save(update_fields=["organization_ids"])
+            narrowed.append(f"trusted application “{authorization.application.name}”")
+    return narrowed
+
+
 class TrustedApplicationAuthorization(models.Model):
     """A tenant administrator's consent: APPLICATION may use the tenant's API with these terms."""
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accessgov.api import cache as credentials
 from accessgov.policy import actions
 from tests.api.conftest import ALL_READ, error_of
-from tests.conftest import TEST_REDIS_URL, basic_auth, delete_redis_keys
+from tests.conftest import TEST_REDIS_URL, basic_auth, bearer_auth, delete_redis_keys
 from tests.factories import ThirdPartyTokenFactory
 from tokens import rotation
 
@@ -101,3 +101,31 @@ def test_first_use_retirement_reaches_another_app_servers_cached_copy(
     # A second app server still holding the copy from before the first use: its version is old.
     credentials._entries[f"t:{token.token_id}"] = stale
     assert error_of(api.get("Me", basic_auth(token.token_id, old))) == (401, "invalid_credentials")
+
+
+def test_a_tenant_deactivated_by_the_operator_drops_every_cached_credential_of_every_server(
+    api, token, redis_cache, django_capture_on_commit_callbacks
+):
+    from accessgov.operator.provisioning import TenantSpec, upsert_tenant
+
+    token.tenant.external_id = "c-1"
+    token.tenant.save()
+    auth = basic_auth(token.token_id, token.secret)
+    assert api.get("Me", auth).status_code == 200
+    stale = credentials.get(f"t:{token.token_id}")
+    assert stale is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        upsert_tenant(spec=TenantSpec(external_id="c-1", active=False), actor_label="platform (operator key)")
+    # Another app server still holding the copy: the global version moved, so it asks again.
+    credentials._entries[f"t:{token.token_id}"] = stale
+    assert api.get("Me", auth).json()["Error"]["Code"] == "tenant_deactivated"
+
+
+def test_a_deleted_operator_key_is_dropped_from_the_cache_at_once(redis_cache, operator_key, operator_api):
+    from accessgov.operator.actions import delete_operator_key
+
+    auth = bearer_auth(operator_key.raw)
+    assert operator_api.get("Tenants", auth).status_code == 200
+    assert credentials.get(f"p:{operator_key.prefix}") is not None
+    delete_operator_key(key=operator_key, by=None)
+    assert operator_api.get("Tenants", auth).json()["Error"]["Code"] == "invalid_credentials"

@@ -226,6 +226,20 @@ def test_api_access_off_refuses_every_credential(client, gateway_key, token, ena
     )
 
 
+def test_a_deactivated_tenant_is_refused_at_the_gateway_and_an_operator_key_never_passes(
+    client, gateway_key, token, enabled_tenant, make_operator_key
+):
+    operator_key = make_operator_key("Tenants.Read")
+    refused = ask(client, gateway_key, "GET", "/v1/devices/1", authorization=f"Bearer {operator_key.raw}")
+    assert error_of(refused) == (401, "operator_key_not_accepted")
+    enabled_tenant.is_active = False
+    enabled_tenant.save()
+    assert error_of(ask(client, gateway_key, "GET", "/v1/devices/1", authorization=_basic(token))) == (
+        401,
+        "tenant_deactivated",
+    )
+
+
 def test_the_organization_scope_holds_wherever_the_request_names_its_organization(
     client, gateway_key, enabled_tenant, contoso, fabrikam
 ):

@@ -79,6 +79,10 @@ PUBLIC = {
     "api/",
     "api/openapi.json",
     "api/v1/",  # Ninja's root: no operation, no credential read
+    # Invitations by e-mail: no tenant in the URL; the link's 256-bit token decides which
+    # invitation, and a used, expired or forged one is refused (tests/operator/test_invitations.py).
+    "invitations/accept/",
+    "invitations/<str:token>/",
 }
 PUBLIC_PREFIXES = ("admin/",)  # Django's admin: staff only, tested in tests/*/test_admin.py
 CONSOLE_PREFIX = "t/<slug:tenant_slug>/"
@@ -101,6 +105,7 @@ def every_route(resolver=None, prefix: str = "") -> list[str]:
 
 
 GATEWAY_PREFIX = "gateway/v1/"
+OPERATOR_API_PREFIX = "api/operator/v1/"
 
 
 def classify(route: str) -> str:
@@ -110,6 +115,10 @@ def classify(route: str) -> str:
         return "console"
     if route.startswith(API_PREFIX):
         return "api"
+    if route.startswith(OPERATOR_API_PREFIX):
+        # The operator's API spans every tenant by design and refuses every tenant credential:
+        # tests/operator/test_api.py::test_every_endpoint_refuses_every_tenant_credential
+        return "operator"
     if route.startswith(GATEWAY_PREFIX):
         # Answers the operator's gateways only, about the caller's own credential:
         # tests/api/test_decisions.py::test_another_tenants_credential_is_judged_as_its_own_tenant

@@ -52,6 +52,21 @@ def test_staff_creating_and_renaming_a_tenant_is_in_its_activity(staff_client):
     assert renamed.details == {"changes": {"name": {"from": "Northwind", "to": "Northwind Traders"}}}
 
 
+def test_staff_deactivating_and_reactivating_a_tenant_is_in_its_activity(staff_client, tenant):
+    empty_inlines = _inline_management("organizations", 0, 0) | _inline_management("memberships", 0, 0)
+    form = {"name": tenant.name, "slug": tenant.slug, "external_id": "c-1", **empty_inlines}
+    response = staff_client.post(f"/admin/tenants/tenant/{tenant.pk}/change/", form)  # Active unticked
+    assert response.status_code == 302, response.content[:2000]
+    tenant.refresh_from_db()
+    assert not tenant.is_active and tenant.external_id == "c-1"
+    staff_client.post(f"/admin/tenants/tenant/{tenant.pk}/change/", {**form, "is_active": "on"})
+    assert [e.actor_label for e in _events("tenant.deactivated") + _events("tenant.reactivated")] == [
+        "support (staff)",
+        "support (staff)",
+    ]
+    assert _events("tenant.changed")[0].details == {"external_id": [None, "c-1"]}
+
+
 def test_staff_adding_renaming_and_deleting_an_organization_is_in_its_tenants_activity(staff_client, tenant):
     response = staff_client.post("/admin/tenants/organization/add/", {"tenant": tenant.pk, "name": "Contoso"})
     assert response.status_code == 302, response.content[:2000]
@@ -116,6 +131,7 @@ def test_membership_and_organization_changes_made_inline_on_the_tenant_are_audit
         "name": tenant.name,
         "slug": tenant.slug,
         "password_sign_in": "on",
+        "is_active": "on",
         **_inline_management("organizations", 1, 0),
         "organizations-0-name": "Fabrikam",
         **_inline_management("memberships", 1, 1),

@@ -230,6 +230,13 @@ def test_api_access_off_refuses_every_token_of_the_tenant(make_token, enabled_te
     assert _check(token).reason == Refusal.API_ACCESS_OFF
 
 
+def test_a_deactivated_tenant_refuses_every_token_before_its_api_access_is_asked(make_token, enabled_tenant):
+    token = make_token()
+    enabled_tenant.is_active = False
+    enabled_tenant.save()
+    assert _check(token).reason == Refusal.TENANT_DEACTIVATED
+
+
 def test_a_tenant_that_never_agreed_has_api_access_off(other_tenant, django_assert_max_num_queries):
     token = ThirdPartyTokenFactory(tenant=other_tenant, starts_at=NOW - timedelta(days=1))
     with django_assert_max_num_queries(1):
@@ -273,6 +280,7 @@ def test_every_refusal_reason_a_token_can_get_is_covered():
         Refusal.PERMISSION_MISSING,
         Refusal.ORGANIZATION_NOT_ALLOWED,
         Refusal.API_ACCESS_OFF,
+        Refusal.TENANT_DEACTIVATED,
     }
     # The rest of the shared vocabulary belongs to trusted applications' access tokens
     # (tests/trusted/test_api.py reaches each over the API) and to platform endpoints that need
@@ -282,6 +290,11 @@ def test_every_refusal_reason_a_token_can_get_is_covered():
         Refusal.AUTHORIZATION_REVOKED,
         Refusal.SCOPE_MISSING,
         Refusal.ORGANIZATION_REQUIRED,
+        # Operator keys' own, and the gate's refusal of a credential on the other API
+        # (tests/operator/test_keys.py).
+        Refusal.OPERATOR_PERMISSION_MISSING,
+        Refusal.OPERATOR_KEY_ELSEWHERE,
+        Refusal.OPERATOR_KEY_REQUIRED,
     }
 
 

@@ -107,6 +107,20 @@ def test_turning_api_access_off_stops_the_token_and_agreeing_again_restores_it(
     assert _get("Me", tokens["access_token"]).status_code == 200
 
 
+def test_deactivating_the_tenant_stops_the_token_and_its_refresh_and_reactivating_restores_them(
+    admin_client, enabled_tenant, app, contoso
+):
+    tokens = tokens_for(admin_client, app, [contoso])
+    enabled_tenant.is_active = False
+    enabled_tenant.save()
+    response = _get("Me", tokens["access_token"])
+    assert response.status_code == 401 and response.json()["Error"]["Code"] == "tenant_deactivated"
+    assert refresh(Client(), app, tokens["refresh_token"]).status_code == 400
+    enabled_tenant.is_active = True
+    enabled_tenant.save()
+    assert _get("Me", tokens["access_token"]).status_code == 200
+
+
 def test_a_disabled_application_is_refused(admin_client, enabled_tenant, app, contoso):
     tokens = tokens_for(admin_client, app, [contoso])
     app.is_enabled = False
