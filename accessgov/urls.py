@@ -20,6 +20,8 @@ urlpatterns = [
     # through the same views and budgets (accessgov.mfa.admin), so it is no side door.
     path("", include("accessgov.mfa.urls")),
     path("t/<slug:tenant_slug>/settings/api/", include(settings_api)),
+    # The operator's staff: every credential of every tenant (docs/operator.md).
+    path("staff/credentials/", include("accessgov.inventory.urls")),
     path("o/", include(api_urls.oauth_urls)),
     path("api/", include(api_urls.docs_urls)),
     path("api/v1/", api.urls),

@@ -8,6 +8,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 PATHS = [
     "",
     "healthz",
+    "staff/credentials/",
+    "staff/credentials/export.csv",
     "accounts/login/",
     "accounts/logout/",
     "t/<slug:tenant_slug>/",
