@@ -4,6 +4,7 @@ models from their floor (accessgov.policy.models, accessgov.audit.models, access
 from accessgov.audit.models import AuditEvent  # noqa: F401
 from accessgov.core.models import OutgoingMail  # noqa: F401
 from accessgov.gateway.models import GatewayKey  # noqa: F401
+from accessgov.operator.models import OperatorKey  # noqa: F401
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion  # noqa: F401
 from accessgov.trusted.models import (  # noqa: F401
     TrustedApplication,

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accessgov.api import urls as api_urls
-from accessgov.api.site import api
+from accessgov.api.site import api, operator_api
 
 # Settings > API of one tenant: each tab is included from the package that owns it.
 settings_api = [
@@ -25,6 +25,8 @@ urlpatterns = [
     path("o/", include(api_urls.oauth_urls)),
     path("api/", include(api_urls.docs_urls)),
     path("api/v1/", api.urls),
+    # The operator's provisioning API: operator keys only (docs/operator.md).
+    path("api/operator/v1/", operator_api.urls),
     # The platform's gateway asks here about every request to the platform's API (docs/gateway.md).
     path("gateway/v1/", include(api_urls.gateway_urls)),
     path("admin/", admin.site.urls),

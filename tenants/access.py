@@ -27,7 +27,7 @@ def tenant_member_required(role: Role | None = None) -> Callable:
     An administrator of a tenant that requires MFA whose session is not verified by a second
     factor is sent to settings.MFA_ENROL_URL first.
     A user who is not a member of the tenant gets 404, exactly as for a slug that does not exist,
-    so nobody learns which tenants exist. A member without ROLE gets 403 with a page saying why.
+    so nobody learns which tenants exist; so does a member of a tenant the operator deactivated. A member without ROLE gets 403 with a page saying why.
     """
 
     def decorator(view: Callable) -> Callable:
@@ -36,7 +36,7 @@ def tenant_member_required(role: Role | None = None) -> Callable:
         def wrapped(request: HttpRequest, tenant_slug: str, *args, **kwargs) -> HttpResponse:
             membership = (
                 Membership.objects.select_related("tenant")
-                .filter(user=request.user, tenant__slug=tenant_slug)
+                .filter(user=request.user, tenant__slug=tenant_slug, tenant__is_active=True)
                 .first()
             )
             if membership is None:

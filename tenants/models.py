@@ -13,6 +13,12 @@ def generate_partner_id() -> str:
     return "P-" + "".join(secrets.choice(PARTNER_ID_ALPHABET) for _ in range(12))
 
 
+class TenantQuerySet(models.QuerySet):
+    def active(self) -> "TenantQuerySet":
+        """Return the tenants the operator has not deactivated."""
+        return self.filter(is_active=True)
+
+
 class Tenant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=63, unique=True)
@@ -30,7 +36,14 @@ class Tenant(models.Model):
     # Who is told about security matters (credentials expiring or leaked, destinations disabled):
     # a list of e-mail addresses set in Manage API; without one, the tenant's administrators.
     security_contacts = models.JSONField("Security contact", default=list, blank=True)
+    # The operator platform's own identifier of the tenant: what a sync upserts by (docs/operator.md).
+    external_id = models.CharField("External ID", max_length=200, null=True, blank=True, unique=True)
+    # Off: the operator deactivated it; every credential of the tenant is refused and its members
+    # see it no more, until it is reactivated. Nothing else is changed or lost.
+    is_active = models.BooleanField("Active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -61,13 +74,18 @@ class TenantOwnedQuerySet(models.QuerySet):
 class Organization(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="organizations")
     name = models.CharField(max_length=200)
+    # The operator platform's own identifier of the organization, unique within its tenant.
+    external_id = models.CharField("External ID", max_length=200, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "pk"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="unique_organization_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="unique_organization_name"),
+            models.UniqueConstraint(fields=["tenant", "external_id"], name="unique_organization_external_id"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -81,8 +99,13 @@ class Role(models.TextChoices):
 
 class MembershipQuerySet(TenantOwnedQuerySet):
     def of_user(self, user) -> "MembershipQuerySet":
-        """Return USER's memberships with their tenants, ordered by tenant name."""
-        return self.filter(user=user).select_related("tenant").order_by("tenant__name")
+        """Return USER's memberships of active tenants, with their tenants, ordered by tenant name.
+
+        A tenant the operator deactivated is hidden from its members everywhere they choose one.
+        """
+        return (
+            self.filter(user=user, tenant__is_active=True).select_related("tenant").order_by("tenant__name")
+        )
 
 
 class Membership(models.Model):

@@ -29,6 +29,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accessgov.api import cache as credentials
 from accessgov.api import limits
+from accessgov.core.catalogue import OPERATOR_PERMISSIONS
+from accessgov.operator.actions import issue_operator_key
 from accessgov.policy import actions
 from accessgov.policy.models import PolicyVersion
 from tenants.models import Role, Tenant
@@ -240,6 +242,44 @@ def contoso(tenant):
 @pytest.fixture
 def fabrikam(tenant):
     return OrganizationFactory(tenant=tenant, name="Fabrikam")
+
+
+# --- The operator's keys and API -----------------------------------------------------------------
+
+OPERATOR_API = "/api/operator/v1/"
+
+
+@pytest.fixture
+def make_operator_key(db):
+    """Return a function that makes an operator key (as `manage.py create_operator_key` does).
+
+    `make_operator_key("Tenants.Read", name=...)`: the key, with `key.raw` its one-time value, to
+    send as `bearer_auth(key.raw)`.
+    """
+    made = iter(range(1, 1000))
+
+    def make(*permissions: str, name: str | None = None):
+        key, raw = issue_operator_key(
+            name=name or f"platform sync {next(made)}", permissions=list(permissions), by=None
+        )
+        key.raw = raw
+        return key
+
+    return make
+
+
+@pytest.fixture
+def operator_key(make_operator_key):
+    """Return an operator key holding every operator permission; `operator_key.raw` is its value."""
+    return make_operator_key(*(p.name for p in OPERATOR_PERMISSIONS), name="platform sync")
+
+
+@pytest.fixture
+def operator_api():
+    """Return the test client for /api/operator/v1/ over HTTPS (tests.api.conftest.ApiClient)."""
+    from tests.api.conftest import ApiClient  # its module imports this one: imported when used
+
+    return ApiClient(OPERATOR_API)
 
 
 # --- A live HTTPS server -----------------------------------------------------------------------

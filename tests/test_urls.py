@@ -70,6 +70,11 @@ PATHS = [
     "accounts/login/passkey/begin/",
     "accounts/login/passkey/complete/",
     "accounts/passkeys/messages.js",
+    # Added on purpose since: the operator's provisioning API (docs/operator.md).
+    "api/operator/v1/Tenants",
+    "api/operator/v1/Credentials",
+    "api/operator/v1/Tenants/<int:tenant_id>",
+    "api/operator/v1/",
 ]
 
 

@@ -20,7 +20,7 @@ from accessgov.core.credentials import (
     refuse,
     within_scope,
 )
-from accessgov.policy.access import access_on
+from accessgov.policy.access import access_refusal
 from tokens.models import ThirdPartyToken, is_well_formed_token_id
 
 
@@ -79,8 +79,8 @@ def decide_token(
     # From here on the caller proved it holds the secret, so it may learn why it is refused.
     if token.revoked_at is not None:
         return refuse(Refusal.REVOKED, token)
-    if not access_on(token.tenant):
-        return refuse(Refusal.API_ACCESS_OFF, token)
+    if (reason := access_refusal(token.tenant)) is not None:
+        return refuse(reason, token)
     if now < token.starts_at:
         return refuse(Refusal.NOT_YET_VALID, token)
     if token.expires_at is not None and now >= token.expires_at:

@@ -5,6 +5,8 @@ Three kinds of credential reach /api/v1/:
 - an API key of the tenant, as `Authorization: Bearer agk_…`, checked by accessgov.policy.auth;
 - a trusted application's OAuth access token, as `Authorization: Bearer agat_…`, checked by
   accessgov.trusted.auth.
+An operator key (`Authorization: Bearer ago_…`, checked by accessgov.operator.auth) reaches only
+/api/operator/v1/.
 accessgov.api.gate finds and checks each through one table of kinds.
 """
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from accessgov.core import keys
 from accessgov.core.credentials import Kind, cache_key
+from accessgov.operator.models import OPERATOR_KEY_PREFIX
 from accessgov.trusted.oauth import ACCESS_TOKEN_PREFIX
 
 # A header longer than this is refused before any decoding or hashing (attack catalogue case 6).
@@ -71,6 +74,10 @@ def parse_authorization(header: str) -> PresentedCredential:
         if keys.parse_secret(value, ACCESS_TOKEN_PREFIX) is None:
             raise CredentialError(*INVALID)
         return PresentedCredential(Kind.OAUTH, keys.visible_prefix(value, ACCESS_TOKEN_PREFIX), value)
+    if scheme == "bearer" and value.startswith(OPERATOR_KEY_PREFIX):
+        if keys.parse_secret(value, OPERATOR_KEY_PREFIX) is None:
+            raise CredentialError(*INVALID)
+        return PresentedCredential(Kind.OPERATOR, keys.visible_prefix(value, OPERATOR_KEY_PREFIX), value)
     if scheme == "bearer":
         parsed = keys.parse_secret(value, keys.API_KEY_PREFIX)
         if parsed is None:

@@ -96,6 +96,10 @@ def _api_key_changed(sender, instance, **kwargs) -> None:
     _publish(credentials.cache_key(Kind.API_KEY, instance.prefix))
 
 
+def _operator_key_changed(sender, instance, **kwargs) -> None:
+    _publish(credentials.cache_key(Kind.OPERATOR, instance.prefix))
+
+
 def _api_access_changed(sender, instance, **kwargs) -> None:
     _publish(everything=True)
 
@@ -106,6 +110,12 @@ def connect_signals() -> None:
     post_save.connect(_token_saved, sender="tokens.ThirdPartyToken", dispatch_uid="credentials-token-save")
     post_save.connect(_api_key_changed, sender="accessgov.ApiKey", dispatch_uid="credentials-key-save")
     post_delete.connect(_api_key_changed, sender="accessgov.ApiKey", dispatch_uid="credentials-key-delete")
+    post_save.connect(
+        _operator_key_changed, sender="accessgov.OperatorKey", dispatch_uid="credentials-operator-key-save"
+    )
+    post_delete.connect(
+        _operator_key_changed, sender="accessgov.OperatorKey", dispatch_uid="credentials-operator-key-delete"
+    )
     post_save.connect(
         _api_access_changed, sender="accessgov.ApiUser", dispatch_uid="credentials-apiuser-save"
     )

@@ -28,7 +28,7 @@ from accessgov.api.envelope import ApiError, error_body
 from accessgov.api.gate import KINDS, judge
 from accessgov.core import catalogue
 from accessgov.core.clientip import parse_address
-from accessgov.core.credentials import NOT_AN_ORGANIZATION_ID, Principal
+from accessgov.core.credentials import NOT_AN_ORGANIZATION_ID, Kind, Principal
 from accessgov.gateway import auth as gateway_auth
 
 logger = logging.getLogger(__name__)
@@ -285,6 +285,8 @@ def introspect(request: HttpRequest) -> HttpResponse:
         presented = parse_authorization(header)
     except CredentialError:
         return inactive
+    if presented.kind == Kind.OPERATOR:
+        return inactive  # an operator key is nothing a platform service should accept
     kind = KINDS[presented.kind]
     record = kind.find(presented)
     # No client address here: an IP allowlist is not judged but returned, for the service to apply.

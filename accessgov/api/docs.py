@@ -13,6 +13,25 @@ from accessgov.core import catalogue
 CONVERTER = re.compile(r"\{[a-z]+:")
 
 
+OPERATOR_ROOT = "/api/operator/v1/"
+
+
+def _operator_examples(method: str, path: str, base: str) -> dict[str, str]:
+    url = f"{base}{OPERATOR_ROOT}{path}".replace("{tenant_id}", "42")
+    curl = f'curl -sS -H "Authorization: Bearer $OPERATOR_KEY" -X {method} "{url}"'
+    python = (
+        "import os\nimport requests\n\n"
+        f'response = requests.{method.lower()}(\n    "{url}",\n'
+        '    headers={"Authorization": f"Bearer {os.environ[\'OPERATOR_KEY\']}"},\n'
+        "    timeout=30,\n)\nresponse.raise_for_status()\nprint(response.json())"
+    )
+    powershell = (
+        f'Invoke-RestMethod -Method {method.title()} -Uri "{url}" `\n'
+        '  -Headers @{ Authorization = "Bearer $($env:OPERATOR_KEY)" }'
+    )
+    return {"curl": curl, "Python": python, "PowerShell": powershell}
+
+
 def _examples(method: str, path: str, base: str) -> dict[str, str]:
     url = f"{base}/api/v1/{path}".replace("{organization_id}", "42")
     body = method == "POST"
@@ -43,21 +62,25 @@ def show_documentation(request: HttpRequest) -> HttpResponse:
     base = f"https://{request.get_host()}"
     # OpenAPI writes {organization_id} where the route writes {int:organization_id}.
     by_path = {(e.method, CONVERTER.sub("{", e.path)): e for e in catalogue.OWN_ENDPOINTS}
-    operations = []
+    by_operator_path = {(e.method, CONVERTER.sub("{", e.path)): e for e in catalogue.OPERATOR_ENDPOINTS}
+    operations, operator_operations = [], []
     for full_path, methods in schema["paths"].items():
-        path = full_path.removeprefix("/api/v1/")
+        operator = full_path.startswith(OPERATOR_ROOT)
+        path = full_path.removeprefix(OPERATOR_ROOT if operator else "/api/v1/")
         for method, operation in methods.items():
-            endpoint = by_path[(method.upper(), path)]
-            operations.append(
+            endpoint = (by_operator_path if operator else by_path)[(method.upper(), path)]
+            examples = _operator_examples if operator else _examples
+            (operator_operations if operator else operations).append(
                 {
                     "method": method.upper(),
+                    "root": OPERATOR_ROOT if operator else "/api/v1/",
                     "path": path,
                     "summary": operation.get("summary", ""),
                     "description": operation.get("description", ""),
                     "permission": endpoint.permission,
                     "limits": limits.windows_for(endpoint),
                     "parameters": operation.get("parameters", []),
-                    "examples": _examples(method.upper(), path, base),
+                    "examples": examples(method.upper(), path, base),
                     "anchor": operation.get("operationId", path),
                 }
             )
@@ -69,6 +92,7 @@ def show_documentation(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "operations": operations,
+        "operator_operations": operator_operations,
         "base": base,
         "failure_tiers": limits.failure_tiers(),
         "service": current.service,

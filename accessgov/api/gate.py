@@ -1,4 +1,4 @@
-"""The gate of every operation of /api/v1/: IP block, credential, organization scope, rate limits.
+"""The gate of every operation of /api/v1/ and /api/operator/v1/: IP block, credential, organization scope, rate limits.
 
 Each kind of credential is found and checked by the package that owns it (one table, `KINDS`);
 every refusal, whatever the kind, is answered from one table (`REFUSALS`).
@@ -19,6 +19,7 @@ from accessgov.api.envelope import ERRORS, ApiError
 from accessgov.core import catalogue
 from accessgov.core.clientip import get_client_ip
 from accessgov.core.credentials import Decision, Kind, Principal, Refusal, record_last_use, within_scope
+from accessgov.operator import auth as operator_auth
 from accessgov.policy import auth as api_key_auth
 from accessgov.trusted import auth as oauth_auth
 from tokens import auth as token_auth
@@ -61,6 +62,13 @@ KINDS: dict[Kind, CredentialKind] = {
         # the console shows as used.
         used=lambda link: link.authorization,
     ),
+    Kind.OPERATOR: CredentialKind(
+        find=lambda presented: operator_auth.find_operator_key(presented.identifier),
+        decide=lambda record, presented, *, ip, permission, now: operator_auth.decide_operator_key(
+            record, secret=presented.secret, permission=permission
+        ),
+        used=lambda key: key,
+    ),
 }
 
 # Status, code and message of each refusal. The message may name {permission}, its {label} and the
@@ -83,6 +91,11 @@ REFUSALS: dict[Refusal, tuple[int, str, str]] = {
         "This application's authorization was revoked.",
     ),
     Refusal.API_ACCESS_OFF: (401, "api_access_off", "API access is turned off for this tenant."),
+    Refusal.TENANT_DEACTIVATED: (
+        401,
+        "tenant_deactivated",
+        "This tenant was deactivated by the operator; its credentials work again once it is reactivated.",
+    ),
     Refusal.IP_NOT_ALLOWED: (
         403,
         "ip_not_allowed",
@@ -108,6 +121,22 @@ REFUSALS: dict[Refusal, tuple[int, str, str]] = {
         403,
         "organization_required",
         "This credential may act on some organizations only: name one ({organization_source}).",
+    ),
+    Refusal.OPERATOR_PERMISSION_MISSING: (
+        403,
+        "permission_missing",
+        "This operator key lacks the permission {permission} ({label}). "
+        "A superuser can make a key with it (manage.py create_operator_key or the admin).",
+    ),
+    Refusal.OPERATOR_KEY_ELSEWHERE: (
+        401,
+        "operator_key_not_accepted",
+        "An operator key works only under /api/operator/v1/. Use a tenant's token or API key here.",
+    ),
+    Refusal.OPERATOR_KEY_REQUIRED: (
+        401,
+        "operator_key_required",
+        "The operator API accepts only operator keys (Bearer ago_…), never a tenant's credential.",
     ),
 }
 
@@ -198,6 +227,13 @@ def judge(
         if blocked := limits.blocked_for(ip):
             raise _blocked(blocked) from error
         raise
+    if (presented.kind == Kind.OPERATOR) != endpoint.operator:
+        # The operator's API and the tenants' never share a credential; the kind is read from the
+        # value's prefix, so this is decided before any lookup, valid secret or not.
+        if blocked := limits.blocked_for(ip):
+            raise _blocked(blocked)
+        reason = Refusal.OPERATOR_KEY_REQUIRED if endpoint.operator else Refusal.OPERATOR_KEY_ELSEWHERE
+        raise refusal_error(reason, endpoint=endpoint, organization_id=organization_id)
     now = timezone.now()
     scope = (organization_id, organization_required)
     cache_key = presented.cache_key
@@ -287,4 +323,14 @@ def endpoint(router: Router, method: str, path: str, *, schema, status: int = 20
     own = catalogue.current().own_endpoint(method, path)
     return router.api_operation(
         [method], path, auth=Governed(own), response={status: schema, **ERRORS}, **options
+    )
+
+
+def operator_endpoint(router: Router, method: str, path: str, *, schema, status: int = 200, **options):
+    """Return the decorator that serves METHOD PATH of the operator's API (/api/operator/v1/) on
+    ROUTER behind the gate, which admits only operator keys holding the catalogue's permission
+    (accessgov.core.catalogue.OPERATOR_ENDPOINTS)."""
+    operator = catalogue.current().operator_endpoint(method, path)
+    return router.api_operation(
+        [method], path, auth=Governed(operator), response={status: schema, **ERRORS}, **options
     )

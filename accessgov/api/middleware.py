@@ -1,4 +1,4 @@
-"""The edge of /api/v1/: HTTPS only, a bounded body, JSON answers for everything, failure counting,
+"""The edge of /api/v1/ and /api/operator/v1/: HTTPS only, a bounded body, JSON answers for everything, failure counting,
 limit headers."""
 
 import ipaddress
@@ -17,6 +17,7 @@ from accessgov.core.clientip import get_client_ip, is_trusted_proxy, trusted_pro
 from accessgov.gateway.auth import from_gateway_network
 
 API_PREFIX = "/api/v1/"
+OPERATOR_API_PREFIX = "/api/operator/v1/"  # the operator's API, answered by the same edge
 GATEWAY_PREFIX = "/gateway/v1/"  # the decision endpoint (accessgov.api.decisions)
 
 STATUS_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -156,7 +157,7 @@ class ApiEdgeMiddleware:
         self.api_handler = _ApiHandler()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith((API_PREFIX, GATEWAY_PREFIX)):
+        if not request.path_info.startswith((API_PREFIX, OPERATOR_API_PREFIX, GATEWAY_PREFIX)):
             response = self.get_response(request)
             if response.status_code >= 500 and database_unreachable():
                 # Whatever the view was doing ran in a transaction that never committed.

@@ -59,6 +59,9 @@ class Action(models.TextChoices):
     # The operator's gateways
     GATEWAY_KEY_CREATED = "gateway_key.created", "Gateway key created"
     GATEWAY_KEY_DELETED = "gateway_key.deleted", "Gateway key deleted"
+    # The operator's keys and what the operator's platform changes with them (accessgov.operator)
+    OPERATOR_KEY_CREATED = "operator_key.created", "Operator key created"
+    OPERATOR_KEY_DELETED = "operator_key.deleted", "Operator key deleted"
 
 
 class AuditEventQuerySet(TenantOwnedQuerySet):

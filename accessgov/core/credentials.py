@@ -1,7 +1,7 @@
-"""What a credential check decides, in one vocabulary for the three kinds of credential.
+"""What a credential check decides, in one vocabulary for every kind of credential.
 
-API keys (accessgov.policy), third-party tokens (tokens) and trusted applications' access tokens
-(accessgov.trusted) each own the check of their kind; each returns a `Decision` built from the
+API keys (accessgov.policy), third-party tokens (tokens), trusted applications' access tokens
+(accessgov.trusted) and operator keys (accessgov.operator) each own the check of their kind; each returns a `Decision` built from the
 names below, and the REST edge (accessgov.api.gate) answers every refusal from one table. The
 names of the per-process credential cache, the organization scope of a caller and the "last used"
 bookkeeping are defined here once, so no two owners can drift apart.
@@ -27,12 +27,13 @@ class Kind(enum.StrEnum):
     TOKEN = "token"  # a third-party token, HTTP Basic TOKEN_ID:TOKEN_SECRET
     API_KEY = "api_key"  # an API key of the tenant, Bearer agk_…
     OAUTH = "oauth"  # a trusted application's access token, Bearer agat_…
+    OPERATOR = "operator"  # an operator key, Bearer ago_…, for /api/operator/v1/ only
 
 
 # The letters of the per-process cache and of the credential versions in Redis. One table: a
 # second spelling would let a changed credential bump a key nobody reads, and a revoked key would
 # live on in the cache.
-CACHE_KEY_LETTERS = {Kind.TOKEN: "t", Kind.API_KEY: "k", Kind.OAUTH: "o"}
+CACHE_KEY_LETTERS = {Kind.TOKEN: "t", Kind.API_KEY: "k", Kind.OAUTH: "o", Kind.OPERATOR: "p"}
 # A trusted application's access tokens share their authorization's rate limits (refreshing does
 # not reset them), counted under this letter and the authorization's primary key.
 AUTHORIZATION_LETTER = "a"
@@ -71,11 +72,17 @@ class Refusal(enum.StrEnum):
     ACCESS_TOKEN_EXPIRED = "access_token_expired"
     AUTHORIZATION_REVOKED = "authorization_revoked"
     API_ACCESS_OFF = "api_access_off"
+    TENANT_DEACTIVATED = "tenant_deactivated"
     IP_NOT_ALLOWED = "ip_not_allowed"
     PERMISSION_MISSING = "permission_missing"
     SCOPE_MISSING = "scope_missing"
     ORGANIZATION_NOT_ALLOWED = "organization_not_allowed"
     ORGANIZATION_REQUIRED = "organization_required"
+    OPERATOR_PERMISSION_MISSING = "operator_permission_missing"
+    # The two APIs never share credentials: an operator key outside /api/operator/v1/, and a
+    # tenant's credential inside it.
+    OPERATOR_KEY_ELSEWHERE = "operator_key_elsewhere"
+    OPERATOR_KEY_REQUIRED = "operator_key_required"
 
 
 @dataclass(frozen=True)
@@ -109,16 +116,16 @@ EVERY_ORGANIZATION = OrganizationScope(None)
 class Principal:
     """A verified caller of the API: what it is, whose, and what it may do."""
 
-    kind: str  # "ThirdPartyToken", "ApiKey" or "TrustedApplication", as the API names it
+    kind: str  # "ThirdPartyToken", "ApiKey", "TrustedApplication" or "OperatorKey", as the API names it
     credential_id: str
     name: str
-    tenant_id: int
+    tenant_id: int | None  # None: an operator key, which belongs to no tenant
     tenant_name: str
     partner_id: str
     permissions: frozenset[str]
     organizations: OrganizationScope
     expires_at: datetime | None
-    record: object  # the ThirdPartyToken, ApiKey or TrustedApplicationToken row
+    record: object  # the ThirdPartyToken, ApiKey, TrustedApplicationToken or OperatorKey row
     rate_key: str  # what the rate limits count against (see authorization_rate_key)
 
 

@@ -14,6 +14,7 @@ workflow that adds a credential, so two administrators cannot both take the last
 from django.conf import settings
 from django.dispatch import Signal
 
+from accessgov.core.credentials import Refusal
 from accessgov.core.errors import ActionRefused
 from accessgov.policy.models import ApiKey, ApiUser
 from tenants.models import Tenant
@@ -25,18 +26,34 @@ live_credentials_counted = Signal()
 
 
 def access_on(tenant: Tenant) -> bool:
-    """Return whether TENANT has agreed to the API Policy and its API access is on.
+    """Return whether TENANT has agreed to the API Policy and its API access is on (never for a
+    tenant the operator deactivated: its webhooks and trusted applications stop too).
 
     When TENANT came with its API user (select_related("tenant__api_user"), as the API's
     credential checks load it) that row decides, at no cost; otherwise the database is asked now,
     so a long-lived tenant object never answers from a stale copy.
     """
     if Tenant.api_user.is_cached(tenant):
+        if not tenant.is_active:
+            return False
         try:
             return tenant.api_user.is_active
         except ApiUser.DoesNotExist:
             return False  # loaded, and there is none: the policy was never agreed
-    return ApiUser.objects.filter(tenant=tenant, is_active=True).exists()
+    return ApiUser.objects.filter(tenant=tenant, is_active=True, tenant__is_active=True).exists()
+
+
+def access_refusal(tenant: Tenant) -> Refusal | None:
+    """Return why no credential of TENANT may be used now (deactivated, API access off), or None.
+
+    The one rule every credential check of a tenant asks (API keys, tokens, trusted applications),
+    so deactivating a tenant stops all of them at once.
+    """
+    if not tenant.is_active:
+        return Refusal.TENANT_DEACTIVATED
+    if not access_on(tenant):
+        return Refusal.API_ACCESS_OFF
+    return None
 
 
 def api_off_message(*, before: str, on_manage_api: bool = False) -> str:

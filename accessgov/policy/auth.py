@@ -15,7 +15,7 @@ from accessgov.core.credentials import (
     cache_key,
     refuse,
 )
-from accessgov.policy.access import access_on
+from accessgov.policy.access import access_refusal
 from accessgov.policy.models import ApiKey
 
 
@@ -32,8 +32,8 @@ def decide_api_key(api_key: ApiKey | None, *, secret: str) -> Decision:
         return refuse(Refusal.UNKNOWN_CREDENTIAL)
     if not api_key.matches(secret):
         return refuse(Refusal.WRONG_SECRET)
-    if not access_on(api_key.tenant):
-        return refuse(Refusal.API_ACCESS_OFF, api_key)
+    if (reason := access_refusal(api_key.tenant)) is not None:
+        return refuse(reason, api_key)
     return allow(
         Principal(
             kind="ApiKey",

@@ -17,7 +17,7 @@ from accessgov.core.credentials import (
     authorization_rate_key,
     refuse,
 )
-from accessgov.policy.access import access_on
+from accessgov.policy.access import access_refusal
 from accessgov.trusted.models import TrustedApplicationToken
 
 
@@ -54,8 +54,8 @@ def decide_oauth_token(
         return refuse(Refusal.ACCESS_TOKEN_EXPIRED, link)
     if authorization.revoked_at is not None or not authorization.application.is_enabled:
         return refuse(Refusal.AUTHORIZATION_REVOKED, link)
-    if not access_on(authorization.tenant):
-        return refuse(Refusal.API_ACCESS_OFF, link)
+    if (reason := access_refusal(authorization.tenant)) is not None:
+        return refuse(reason, link)
     permissions = frozenset(authorization.permissions) & frozenset(access_token.scope.split())
     if permission is not None and permission not in permissions:
         return refuse(Refusal.SCOPE_MISSING, link)

@@ -37,20 +37,22 @@ def api_key(enabled_tenant):
 
 
 class ApiClient:
-    """Django's test client for /api/v1/ over HTTPS (`secure=True`), from 127.0.0.1.
+    """Django's test client for /api/v1/ (or ROOT, e.g. OPERATOR_API) over HTTPS (`secure=True`),
+    from 127.0.0.1.
 
-    PATH is relative to /api/v1/; AUTHORIZATION is the whole header value (`basic_auth(...)`,
-    `bearer_auth(...)`); a POST body is JSON.
+    PATH is relative to the root; AUTHORIZATION is the whole header value (`basic_auth(...)`,
+    `bearer_auth(...)`); a POST, PUT or PATCH body is JSON.
     """
 
-    def __init__(self):
+    def __init__(self, root: str = API):
         self.client = Client()
+        self.root = root
 
     def _call(self, method: str, path: str, authorization: str | None, headers: dict | None, **kwargs):
         headers = dict(headers or {})
         if authorization is not None:
             headers["Authorization"] = authorization
-        return getattr(self.client, method)(API + path, headers=headers, secure=True, **kwargs)
+        return getattr(self.client, method)(self.root + path, headers=headers, secure=True, **kwargs)
 
     def get(self, path: str, authorization: str | None = None, *, params=None, headers=None):
         return self._call("get", path, authorization, headers, data=params)
@@ -58,6 +60,14 @@ class ApiClient:
     def post(self, path: str, authorization: str | None = None, *, json=None, content=None, headers=None):
         body = content if content is not None else json
         return self._call("post", path, authorization, headers, data=body, content_type="application/json")
+
+    def put(self, path: str, authorization: str | None = None, *, json=None, content=None, headers=None):
+        body = content if content is not None else json
+        return self._call("put", path, authorization, headers, data=body, content_type="application/json")
+
+    def patch(self, path: str, authorization: str | None = None, *, json=None, content=None, headers=None):
+        body = content if content is not None else json
+        return self._call("patch", path, authorization, headers, data=body, content_type="application/json")
 
     def delete(self, path: str, authorization: str | None = None, *, headers=None):
         return self._call("delete", path, authorization, headers)

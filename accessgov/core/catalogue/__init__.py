@@ -33,6 +33,8 @@ __all__ = [
     "OrganizationSource",
     "Permission",
     "Window",
+    "OPERATOR_ENDPOINTS",
+    "OPERATOR_PERMISSIONS",
     "current",
     "parse_window",
 ]
@@ -67,6 +69,38 @@ OWN_ENDPOINTS: tuple[Endpoint, ...] = tuple(
     )
 )
 
+# The operator's API (/api/operator/v1/): its own permissions, given only to operator keys
+# (accessgov.operator). They are no tenant's: the token form, trusted applications' scopes and API
+# keys never see them (they are not in Catalogue.permissions).
+OPERATOR_SERVICE = "accessgov-operator"
+OPERATOR_PERMISSIONS: tuple[Permission, ...] = (
+    Permission(
+        "Tenants.Read", "Tenants", "List and read tenants, their organizations and members", OPERATOR_SERVICE
+    ),
+    Permission(
+        "Inventory.Read",
+        "Inventory",
+        "List every credential of every tenant (never a secret)",
+        OPERATOR_SERVICE,
+    ),
+)
+_OPERATOR_LABELS = {p.name: p.label for p in OPERATOR_PERMISSIONS}
+OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = tuple(
+    Endpoint(
+        method,
+        path,
+        permission,
+        _OPERATOR_LABELS[permission],
+        read_only=method in READ_METHODS,
+        operator=True,
+    )
+    for method, path, permission in (
+        ("GET", "Tenants", "Tenants.Read"),
+        ("GET", "Tenants/{int:tenant_id}", "Tenants.Read"),
+        ("GET", "Credentials", "Inventory.Read"),
+    )
+)
+
 
 class Catalogue:
     """accessgov's own endpoints and, if one is configured, the platform's."""
@@ -80,6 +114,8 @@ class Catalogue:
         self.permissions: frozenset[str] = frozenset(p.name for p in self.all_permissions)
         self._by_name = {p.name: p for p in self.all_permissions}
         self._own = {(e.method, e.path): e for e in OWN_ENDPOINTS}
+        self._operator = {(e.method, e.path): e for e in OPERATOR_ENDPOINTS}
+        self._operator_labels = {p.name: p.label for p in OPERATOR_PERMISSIONS}
         self.routes = RouteTable(list(platform.endpoints) if platform else [])
 
     @property
@@ -104,7 +140,7 @@ class Catalogue:
     def label_of(self, permission: str) -> str:
         """Return the human label of PERMISSION, or the permission itself if it is not catalogued."""
         found = self._by_name.get(permission)
-        return found.label if found else permission
+        return found.label if found else self._operator_labels.get(permission, permission)
 
     def grouped(self) -> dict[str, dict[str, list[Permission]]]:
         """Return the permissions by service, then by group, in catalogue order."""
@@ -124,6 +160,13 @@ class Catalogue:
             return self._own[(method, path)]
         except KeyError:
             raise LookupError(f"{method} {path} is not in the endpoint catalogue") from None
+
+    def operator_endpoint(self, method: str, path: str) -> Endpoint:
+        """Return the operator's endpoint METHOD PATH (under /api/operator/v1/), or raise LookupError."""
+        try:
+            return self._operator[(method, path)]
+        except KeyError:
+            raise LookupError(f"{method} operator/{path} is not in the endpoint catalogue") from None
 
     def endpoints_of(self, permission: str) -> list[Endpoint]:
         return [e for e in self.endpoints if e.permission == permission]

@@ -53,11 +53,13 @@ class Endpoint:
     organization: OrganizationSource | None = None
     service: str = "accessgov"
     line: int | None = None  # where the catalogue file declares it
+    # True: an endpoint of the operator's API (/api/operator/v1/), for operator keys only.
+    operator: bool = False
 
     @property
     def key(self) -> str:
         """Return the endpoint's name in messages and in its rate-limit counters."""
-        return f"{self.method} {self.path}"
+        return f"{self.method} {'operator/' if self.operator else ''}{self.path}"
 
     @property
     def governs_platform(self) -> bool:
