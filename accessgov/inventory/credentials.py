@@ -53,6 +53,7 @@ class Status:
     SCHEDULED = "scheduled"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    # API access off, the tenant deactivated, the application or destination disabled.
     DISABLED = "disabled"
 
     LABELS = {
@@ -127,6 +128,7 @@ def _api_keys(now: datetime) -> QuerySet:
         valid_until=NONE_DATE,
         last_used=F("last_used_at"),
         status=Case(
+            When(tenant__is_active=False, then=_text(Status.DISABLED)),
             When(tenant__api_user__is_active=True, then=_text(Status.ACTIVE)),
             default=_text(Status.DISABLED),
         ),
@@ -155,6 +157,7 @@ def _tokens(now: datetime) -> QuerySet:
         last_used=F("last_used_at"),
         status=Case(
             When(revoked_at__isnull=False, then=_text(Status.REVOKED)),
+            When(tenant__is_active=False, then=_text(Status.DISABLED)),
             When(starts_at__gt=now, then=_text(Status.SCHEDULED)),
             When(expires_at__lte=now, then=_text(Status.EXPIRED)),
             default=_text(Status.ACTIVE),
@@ -182,6 +185,7 @@ def _authorizations(now: datetime) -> QuerySet:
         last_used=F("last_used_at"),
         status=Case(
             When(revoked_at__isnull=False, then=_text(Status.REVOKED)),
+            When(tenant__is_active=False, then=_text(Status.DISABLED)),
             When(application__is_enabled=False, then=_text(Status.DISABLED)),
             default=_text(Status.ACTIVE),
         ),
@@ -212,7 +216,10 @@ def _webhook_secrets(now: datetime) -> QuerySet:
             .order_by("-completed_at")
             .values("completed_at")[:1]
         ),
-        status=Case(When(is_enabled=True, then=_text(Status.ACTIVE)), default=_text(Status.DISABLED)),
+        status=Case(
+            When(tenant__is_active=True, is_enabled=True, then=_text(Status.ACTIVE)),
+            default=_text(Status.DISABLED),
+        ),
     )
 
 

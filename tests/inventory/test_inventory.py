@@ -175,3 +175,10 @@ def test_bad_filter_values_are_ignored_not_500(staff_client, estate):
 def test_non_staff_superuser_flag_alone_is_not_enough(db):
     client = verified_client_for(UserFactory(username="odd", is_staff=False, is_superuser=True))
     assert client.get(URL).status_code == 404
+
+
+def test_a_deactivated_tenants_credentials_show_as_disabled(estate, tenant):
+    tenant.is_active = False
+    tenant.save()
+    rows = credentials.inventory(now=timezone.now(), tenant_id=tenant.pk)
+    assert {row["status"] for row in rows} == {"disabled", "revoked"}
