@@ -24,6 +24,8 @@ urlpatterns = [
     # Invitations by e-mail (docs/operator.md).
     path("", include("accessgov.operator.urls")),
     path("t/<slug:tenant_slug>/settings/api/", include(settings_api)),
+    # The operator's staff: every credential of every tenant (docs/operator.md).
+    path("staff/credentials/", include("accessgov.inventory.urls")),
     path("o/", include(api_urls.oauth_urls)),
     path("api/", include(api_urls.docs_urls)),
     path("api/v1/", api.urls),

@@ -87,6 +87,7 @@ def benches(quick: bool) -> list[tuple[str, list[str], object]]:
         ("console", ["bench/console.py", *(["--events", "20000"] if quick else [])], _rows),
         ("purge_revoked", ["bench/purge_revoked.py", *(["--rows", "20000"] if quick else [])], _purge),
         ("token_check", ["bench/token_check.py", *(["--calls", "500"] if quick else [])], _token_check),
+        ("inventory", ["bench/inventory.py", *(["--credentials", "20000"] if quick else [])], _rows),
         ("gateway", ["bench/gateway.py", *(["--seconds", "3", "--rounds", "1"] if quick else [])], _rows),
         ("webhooks", ["bench/webhooks.py", *(["--quick"] if quick else [])], _rows),
     ]

@@ -8,6 +8,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 PATHS = [
     "",
     "healthz",
+    "staff/credentials/",
+    "staff/credentials/export.csv",
     "accounts/login/",
     "accounts/logout/",
     "t/<slug:tenant_slug>/",
@@ -89,6 +91,7 @@ PATHS = [
     # (Ninja lists a path once per router operation: GET and POST of a list are two patterns.)
     "api/operator/v1/Tenants",
     "api/operator/v1/Tenants",
+    "api/operator/v1/Credentials",
     "api/operator/v1/Tenants/<int:tenant_id>",
     "api/operator/v1/Organizations",
     "api/operator/v1/Organizations",

@@ -60,11 +60,14 @@ MAX_INTEGER = 2**63 - 1
 
 
 class _FieldCheck(NodeVisitor):
-    def __init__(self, fields: dict[str, str], model=None):
+    def __init__(self, fields: dict[str, str], model=None, kinds: dict[str, str] | None = None):
         self.fields = fields
         self.model = model
+        self.kinds = kinds
 
     def _kind(self, name: str) -> str:
+        if self.kinds is not None:
+            return self.kinds.get(self.fields[name], "other")
         # A field may live on a related row ("tenant__external_id"), as the operator's lists name it.
         model, (*relations, last) = self.model, self.fields[name].split("__")
         for relation in relations:
@@ -73,7 +76,7 @@ class _FieldCheck(NodeVisitor):
         return KIND_OF.get(field.get_internal_type(), "other")
 
     def _check_operands(self, identifier, literal) -> None:
-        if self.model is None or not isinstance(identifier, odata_ast.Identifier):
+        if (self.model is None and self.kinds is None) or not isinstance(identifier, odata_ast.Identifier):
             return
         self.visit(identifier)
         if isinstance(literal, odata_ast.Null):
@@ -155,8 +158,12 @@ def _parse_int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
     return value
 
 
-def parse_filter(raw: str, fields: dict[str, str], model) -> Q:
-    """Return the Q object of the $filter expression RAW over the PascalCase FIELDS."""
+def parse_filter(raw: str, fields: dict[str, str], model, kinds: dict[str, str] | None = None) -> Q:
+    """Return the Q object of the $filter expression RAW over the PascalCase FIELDS.
+
+    Literals are checked against MODEL's field types, or against KINDS (column → "text",
+    "integer", "datetime") for a list that is not one model's (a UNION of several).
+    """
     if len(raw) > MAX_FILTER_LENGTH:
         raise ODataError(f"$filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
@@ -167,7 +174,7 @@ def parse_filter(raw: str, fields: dict[str, str], model) -> Q:
         raise ODataError("$filter is nested too deeply.") from error
     if tree is None:
         raise ODataError("$filter is empty.")
-    _FieldCheck(fields, model).visit(tree)
+    _FieldCheck(fields, model, kinds).visit(tree)
     tree = AliasRewriter(fields).visit(tree)
     try:
         result = AstToDjangoQVisitor(model).visit(tree)
@@ -204,8 +211,8 @@ def parse_orderby(raw: str, fields: dict[str, str]) -> list[str]:
     return ordering
 
 
-def apply(queryset: QuerySet, params, fields: dict[str, str], default_order: list[str]) -> ListQuery:
-    """Apply the OData options in PARAMS (a QueryDict) to QUERYSET and return the page to fetch."""
+def parse_paging(params) -> tuple[int, int]:
+    """Check the option names in PARAMS and return its $top and $skip."""
     unknown = sorted(key for key in params if key.startswith("$") and key not in KNOWN_OPTIONS)
     if unknown:
         raise ODataError(f"Unknown query option {unknown[0]}. Supported: {', '.join(sorted(KNOWN_OPTIONS))}.")
@@ -214,6 +221,12 @@ def apply(queryset: QuerySet, params, fields: dict[str, str], default_order: lis
     # Accepted for OData clients; TotalCount is always sent (docs/api.md).
     if params.get("$count", "false").lower() not in {"true", "false"}:
         raise ODataError("$count must be true or false.")
+    return top, skip
+
+
+def apply(queryset: QuerySet, params, fields: dict[str, str], default_order: list[str]) -> ListQuery:
+    """Apply the OData options in PARAMS (a QueryDict) to QUERYSET and return the page to fetch."""
+    top, skip = parse_paging(params)
     if "$filter" in params:
         condition = parse_filter(params["$filter"], fields, queryset.model)
         try:

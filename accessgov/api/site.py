@@ -14,6 +14,7 @@ from accessgov.api.authorization import CredentialError
 from accessgov.api.envelope import ApiError, error_body
 from accessgov.api.middleware import too_large_answer
 from accessgov.api.routers import audit_events, me, organizations, webhooks
+from accessgov.api.routers.operator import credentials as operator_credentials
 from accessgov.api.routers.operator import memberships as operator_memberships
 from accessgov.api.routers.operator import organizations as operator_organizations
 from accessgov.api.routers.operator import tenants as operator_tenants
@@ -115,7 +116,12 @@ ROUTERS = (me.router, audit_events.router, organizations.router, webhooks.router
 for _router in ROUTERS:
     api.add_router("", _router)
 # Every router of /api/operator/v1/ (accessgov/api/routers/operator/), likewise.
-OPERATOR_ROUTERS = (operator_tenants.router, operator_organizations.router, operator_memberships.router)
+OPERATOR_ROUTERS = (
+    operator_tenants.router,
+    operator_organizations.router,
+    operator_memberships.router,
+    operator_credentials.router,
+)
 for _router in OPERATOR_ROUTERS:
     operator_api.add_router("", _router)
 

@@ -44,6 +44,7 @@ def test_every_operation_has_the_id_it_always_had():
         ("/api/operator/v1/Memberships", "get"): "operator_list_memberships",
         ("/api/operator/v1/Memberships", "post"): "operator_upsert_membership",
         ("/api/operator/v1/Memberships/{membership_id}", "delete"): "operator_delete_membership",
+        ("/api/operator/v1/Credentials", "get"): "operator_list_credentials",
     }
 
 

@@ -89,6 +89,12 @@ OPERATOR_PERMISSIONS: tuple[Permission, ...] = (
         "Add, change and remove members, invite people by e-mail",
         OPERATOR_SERVICE,
     ),
+    Permission(
+        "Inventory.Read",
+        "Inventory",
+        "List every credential of every tenant (never a secret)",
+        OPERATOR_SERVICE,
+    ),
 )
 _OPERATOR_LABELS = {p.name: p.label for p in OPERATOR_PERMISSIONS}
 OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = tuple(
@@ -110,6 +116,7 @@ OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = tuple(
         ("GET", "Memberships", "Tenants.Read"),
         ("POST", "Memberships", "Memberships.Write"),
         ("DELETE", "Memberships/{int:membership_id}", "Memberships.Write"),
+        ("GET", "Credentials", "Inventory.Read"),
     )
 )
 
