@@ -394,6 +394,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ACCESSGOV_SITE_URL = os.environ.get(
     "ACCESSGOV_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "https://localhost"
 ).rstrip("/")
+# Leak reports one address may post (django-ratelimit rate string), and the pre-shared token GitLab's
+# secret detection sends to /security/gitlab/v1/ (empty: that API answers 404). docs/secret-scanning.md.
+ACCESSGOV_LEAK_REPORT_RATE = os.environ.get("ACCESSGOV_LEAK_REPORT_RATE", "10/m")
+ACCESSGOV_GITLAB_REVOCATION_TOKEN = os.environ.get("ACCESSGOV_GITLAB_REVOCATION_TOKEN", "")
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 ACCESSGOV_PAGE_SIZE = 25
 

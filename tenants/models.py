@@ -36,6 +36,16 @@ class Tenant(models.Model):
     # Who is told about security matters (credentials expiring or leaked, destinations disabled):
     # a list of e-mail addresses set in Manage API; without one, the tenant's administrators.
     security_contacts = models.JSONField("Security contact", default=list, blank=True)
+    # What happens when a live secret of this tenant is reported leaked (accessgov.leaks).
+    leak_response = models.CharField(
+        "When a secret is reported leaked",
+        max_length=10,
+        choices=[
+            ("revoke", "Revoke it at once and tell the security contact (recommended)"),
+            ("notify", "Only tell the security contact"),
+        ],
+        default="revoke",
+    )
     # The operator platform's own identifier of the tenant: what a sync upserts by (docs/operator.md).
     external_id = models.CharField("External ID", max_length=200, null=True, blank=True, unique=True)
     # Off: the operator deactivated it; every credential of the tenant is refused and its members

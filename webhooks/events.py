@@ -32,6 +32,7 @@ SUBSCRIBABLE_ACTIONS: tuple[Action, ...] = (
     Action.TOKEN_PURGED,
     Action.WEBHOOK_DOMAIN_ADDED,
     Action.WEBHOOK_DOMAIN_REMOVED,
+    Action.CREDENTIAL_LEAKED,
 )
 
 

@@ -61,3 +61,15 @@ class SecurityContactForm(forms.Form):
                 f"Name at most {MAX_SECURITY_CONTACTS} addresses (this has {len(addresses)})."
             )
         return addresses
+
+
+class LeakResponseForm(forms.Form):
+    leak_response = forms.ChoiceField(
+        label="When a secret of this tenant is reported leaked",
+        widget=forms.RadioSelect,
+        choices=[
+            ("revoke", "Revoke it at once and tell the security contact (recommended)"),
+            ("notify", "Only tell the security contact"),
+        ],
+        error_messages={"invalid_choice": "Choose what happens to a leaked secret."},
+    )

@@ -16,7 +16,7 @@ from accessgov.core.errors import ActionRefused
 from accessgov.core.forms import ConfirmForm
 from accessgov.policy import actions
 from accessgov.policy.access import access_on
-from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm, SecurityContactForm
+from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm, LeakResponseForm, SecurityContactForm
 from accessgov.policy.models import ApiKey, ApiUser, PolicyAcceptance, PolicyVersion
 from tenants.access import administrator_required
 
@@ -44,6 +44,7 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         "partner_id_visible": request.GET.get("partner_id") == "show",
         "agree_form": AgreePolicyForm(initial={"version": policy.version if policy else ""}),
         "key_form": ApiKeyForm(),
+        "leak_form": LeakResponseForm(initial={"leak_response": tenant.leak_response}),
         "contact_form": SecurityContactForm(
             initial={"security_contacts": "\n".join(tenant.security_contacts)}
         ),
@@ -143,6 +144,25 @@ def set_security_contact(request: HttpRequest) -> HttpResponse:
         )
     messages.success(request, "Security contact saved.")
     return redirect(_manage_api_url(request) + "#security-contact")
+
+
+@require_POST
+@administrator_required
+def set_leak_response(request: HttpRequest) -> HttpResponse:
+    """Save what happens when a secret of the tenant is reported leaked."""
+    form = LeakResponseForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "policy/manage_api.html", _manage_api_context(request, leak_form=form), status=400
+        )
+    if actions.set_leak_response(
+        tenant=request.tenant,
+        response=form.cleaned_data["leak_response"],
+        by=request.user,
+        ip=get_client_ip(request),
+    ):
+        messages.success(request, "Saved what happens to leaked secrets.")
+    return redirect(_manage_api_url(request) + "#leaked-secrets")
 
 
 @never_cache
