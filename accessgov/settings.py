@@ -463,6 +463,10 @@ ACCESSGOV_SITE_URL = os.environ.get(
 ACCESSGOV_TENANT_WEBHOOK_RATE = parse_tiers("ACCESSGOV_TENANT_WEBHOOK_RATE", "300/60,3000/3600")
 # How long an invitation link (accessgov.operator.invitations) works after it was sent.
 ACCESSGOV_INVITATION_HOURS = int(os.environ.get("ACCESSGOV_INVITATION_HOURS", "72"))
+# Leak reports one address may post (django-ratelimit rate string), and the pre-shared token GitLab's
+# secret detection sends to /security/gitlab/v1/ (empty: that API answers 404). docs/secret-scanning.md.
+ACCESSGOV_LEAK_REPORT_RATE = os.environ.get("ACCESSGOV_LEAK_REPORT_RATE", "10/m")
+ACCESSGOV_GITLAB_REVOCATION_TOKEN = os.environ.get("ACCESSGOV_GITLAB_REVOCATION_TOKEN", "")
 ACCESSGOV_REVOKE_GRACE_DAYS = int(os.environ.get("ACCESSGOV_REVOKE_GRACE_DAYS", "30"))
 # manage.py send_reminders: a reminder this many days before a credential expires (each sent once),
 # and one digest mail instead of single ones when a tenant has more than DIGEST_OVER in one run.

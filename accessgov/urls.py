@@ -26,6 +26,8 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/settings/api/", include(settings_api)),
     # The operator's staff: every credential of every tenant (docs/operator.md).
     path("staff/credentials/", include("accessgov.inventory.urls")),
+    # Leaked secrets: the public intake and GitLab's revocation API; "whose key is this?".
+    path("", include("accessgov.leaks.urls")),
     path("o/", include(api_urls.oauth_urls)),
     path("api/", include(api_urls.docs_urls)),
     path("api/v1/", api.urls),

@@ -36,6 +36,16 @@ class Tenant(models.Model):
     # Who is told about security matters (credentials expiring or leaked, destinations disabled):
     # a list of e-mail addresses set in Manage API; without one, the tenant's administrators.
     security_contacts = models.JSONField("Security contact", default=list, blank=True)
+    # What happens when a live secret of this tenant is reported leaked (accessgov.leaks).
+    leak_response = models.CharField(
+        "When a secret is reported leaked",
+        max_length=10,
+        choices=[
+            ("revoke", "Revoke it at once and tell the security contact (recommended)"),
+            ("notify", "Only tell the security contact"),
+        ],
+        default="revoke",
+    )
     # The platform's own identifier of the tenant: what an operator sync upserts by
     # (docs/operator.md) and how the identity provider's `tenants` claim names tenants (docs/sso.md).
     # Unique when set; tenants made by hand have none.

@@ -8,6 +8,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 PATHS = [
     "",
     "healthz",
+    "security/leaks/v1/reports",
+    "security/gitlab/v1/revocable_token_types",
+    "security/gitlab/v1/revoke_tokens",
+    "staff/lookup/",
+    "t/<slug:tenant_slug>/settings/api/lookup/",
+    "t/<slug:tenant_slug>/settings/api/leaks/",
     "staff/credentials/",
     "staff/credentials/export.csv",
     "accounts/login/",

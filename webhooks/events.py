@@ -43,6 +43,7 @@ SUBSCRIBABLE_ACTIONS: tuple[Action, ...] = (
     Action.WEBHOOK_DOMAIN_REMOVED,
     # Sent to the tenant's other destinations when accessgov disables one (webhooks.health).
     Action.WEBHOOK_DESTINATION_DISABLED,
+    Action.CREDENTIAL_LEAKED,
 )
 
 

@@ -23,6 +23,8 @@ class Action(models.TextChoices):
     POLICY_AGREED = "policy.agreed", "API Policy agreed"
     API_ACCESS_DISABLED = "api_access.disabled", "API access turned off"
     SECURITY_CONTACT_CHANGED = "tenant.security_contact_changed", "Security contact changed"
+    LEAK_RESPONSE_CHANGED = "tenant.leak_response_changed", "Response to leaked secrets changed"
+    CREDENTIAL_LEAKED = "credential.leaked", "Secret reported leaked"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_DELETED = "api_key.deleted", "API key deleted"
     API_KEY_REGENERATED = "api_key.regenerated", "API key regenerated"

@@ -1,36 +1,18 @@
 """The inventory page for the operator's staff: every credential of every tenant, filters, CSV."""
 
 import csv
-from collections.abc import Callable
-from functools import wraps
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accessgov.inventory import credentials
 from accessgov.inventory.forms import InventoryFilterForm
 from accessgov.inventory.rows import Row, csv_cell
-from tenants.access import is_verified
-
-
-def staff_required(view: Callable) -> Callable:
-    """Let only staff whose session passed a second factor in; anyone else gets 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_staff:
-            raise Http404("No such page.")
-        if not is_verified(request.user):
-            return redirect(settings.MFA_ENROL_URL)
-        return view(request, *args, **kwargs)
-
-    return wrapped
+from tenants.access import staff_required
 
 
 def _filtered(request: HttpRequest):

@@ -289,3 +289,23 @@ def retire_previous_key_secret(
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+@transaction.atomic
+def set_leak_response(*, tenant: Tenant, response: str, by, ip: str | None) -> bool:
+    """Set what happens to TENANT's secrets reported leaked; return False when unchanged."""
+    row = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = row.leak_response
+    if before == response:
+        return False
+    row.leak_response = tenant.leak_response = response
+    row.save(update_fields=["leak_response"])
+    record_event(
+        tenant=tenant,
+        actor=by,
+        action=Action.LEAK_RESPONSE_CHANGED,
+        target=tenant,
+        details={"before": {"leak_response": before}, "after": {"leak_response": response}},
+        ip=ip,
+    )
+    return True

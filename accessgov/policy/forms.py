@@ -97,3 +97,15 @@ class LifetimePolicyForm(forms.Form):
             "max_value": "At most %(limit_value)s days.",
         },
     )
+
+
+class LeakResponseForm(forms.Form):
+    leak_response = forms.ChoiceField(
+        label="When a secret of this tenant is reported leaked",
+        widget=forms.RadioSelect,
+        choices=[
+            ("revoke", "Revoke it at once and tell the security contact (recommended)"),
+            ("notify", "Only tell the security contact"),
+        ],
+        error_messages={"invalid_choice": "Choose what happens to a leaked secret."},
+    )

@@ -18,7 +18,13 @@ from accessgov.core.forms import ConfirmForm
 from accessgov.core.rotation import RollForm
 from accessgov.policy import actions
 from accessgov.policy.access import access_on
-from accessgov.policy.forms import AgreePolicyForm, ApiKeyForm, LifetimePolicyForm, SecurityContactForm
+from accessgov.policy.forms import (
+    AgreePolicyForm,
+    ApiKeyForm,
+    LeakResponseForm,
+    LifetimePolicyForm,
+    SecurityContactForm,
+)
 from accessgov.policy.models import ApiKey, ApiUser, LifetimePolicy, PolicyAcceptance, PolicyVersion
 from tenants.access import administrator_required
 
@@ -47,6 +53,7 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         "agree_form": AgreePolicyForm(initial={"version": policy.version if policy else ""}),
         "key_form": ApiKeyForm(),
         "now": timezone.now(),
+        "leak_form": LeakResponseForm(initial={"leak_response": tenant.leak_response}),
         "contact_form": SecurityContactForm(
             initial={"security_contacts": "\n".join(tenant.security_contacts)}
         ),
@@ -204,6 +211,25 @@ def suspend_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
 def resume_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
     """Resume a suspended key: it works again from the next request on."""
     return _set_suspended(request, key_id, suspended=False)
+
+
+@require_POST
+@administrator_required
+def set_leak_response(request: HttpRequest) -> HttpResponse:
+    """Save what happens when a secret of the tenant is reported leaked."""
+    form = LeakResponseForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "policy/manage_api.html", _manage_api_context(request, leak_form=form), status=400
+        )
+    if actions.set_leak_response(
+        tenant=request.tenant,
+        response=form.cleaned_data["leak_response"],
+        by=request.user,
+        ip=get_client_ip(request),
+    ):
+        messages.success(request, "Saved what happens to leaked secrets.")
+    return redirect(_manage_api_url(request) + "#leaked-secrets")
 
 
 @never_cache

@@ -83,8 +83,20 @@ PUBLIC = {
     # invitation, and a used, expired or forged one is refused (tests/operator/test_invitations.py).
     "invitations/accept/",
     "invitations/<str:token>/",
+    # The operator's staff only (is_staff and a second factor; anyone else 404): no tenant in the
+    # URL, tests/inventory and tests/leaks/test_lookup.py.
+    "staff/credentials/",
+    "staff/credentials/export.csv",
+    "staff/lookup/",
+    # Public by design: anyone reports leaked secrets, GitLab with its pre-shared token; the answer
+    # is the same whatever was sent (tests/leaks/test_intake.py, test_gitlab.py).
+    "security/leaks/v1/reports",
+    "security/gitlab/v1/revocable_token_types",
+    "security/gitlab/v1/revoke_tokens",
 }
-PUBLIC_PREFIXES = ("admin/",)  # Django's admin: staff only, tested in tests/*/test_admin.py
+# Django's admin: staff only, tested in tests/*/test_admin.py. The operator's API: operator keys
+# only, which belong to no tenant; tenant credentials are refused there (tests/operator).
+PUBLIC_PREFIXES = ("admin/", "api/operator/")
 CONSOLE_PREFIX = "t/<slug:tenant_slug>/"
 API_PREFIX = "api/v1/"
 PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
