@@ -44,6 +44,8 @@ ALLOWED_NAMES = {
     "REMOTE_ADDR": "the WSGI request variable holding the peer's address",
     "DB_CASCADE": "Django's database-level on_delete option",
     "DB_SET_NULL": "Django's database-level on_delete option",
+    "OPERATOR_KEY_ELSEWHERE": "a Refusal member (accessgov/core/credentials.py), named in docs/architecture.md",
+    "OPERATOR_KEY_REQUIRED": "a Refusal member (accessgov/core/credentials.py), named in docs/architecture.md",
     "PIP_CACHE_DIR": "pip's own cache variable (README's install timings)",
     "UV_CACHE_DIR": "uv's own cache variable (README's install timings)",
     "WEB_CONCURRENCY": "gunicorn reads it itself (deploy/accessgov.env)",

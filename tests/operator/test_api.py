@@ -48,7 +48,9 @@ def test_upserting_a_tenant_twice_creates_it_once_and_audits_once(operator_api, 
     assert [(e.action, e.actor_label) for e in events(tenant)] == [(Action.TENANT_CREATED, ACTOR)]
     renamed = operator_api.post("Tenants", auth, json={"ExternalId": "c-1", "Name": "Northwind Ltd"})
     assert renamed.json()["Meta"]["Result"] == "updated" and renamed.json()["Data"]["Name"] == "Northwind Ltd"
-    assert events(tenant, Action.TENANT_RENAMED)[0].details == {"name": ["Northwind", "Northwind Ltd"]}
+    assert events(tenant, Action.TENANT_RENAMED)[0].details == {
+        "changes": {"name": {"from": "Northwind", "to": "Northwind Ltd"}}
+    }
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accessgov.leaks import actions as leaks
 from accessgov.policy import actions as policy_actions
 from tests.conftest import current_policy
 from tests.factories import WebhookDestinationFactory
@@ -61,7 +62,7 @@ def test_every_governance_event_carries_no_actors_address_and_token_allowlists_a
     token.refresh_from_db()
     # Rotation and suspension (issue 14).
     with django_capture_on_commit_callbacks(execute=True):
-        token, _ = rotation.roll_token_secret(token=token, overlap="1h", **by)
+        token, secret = rotation.roll_token_secret(token=token, overlap="1h", **by)
     with django_capture_on_commit_callbacks(execute=True):
         rotation.retire_previous_secret(token=token, **by)
     token.refresh_from_db()
@@ -77,6 +78,13 @@ def test_every_governance_event_carries_no_actors_address_and_token_allowlists_a
     )
     with django_capture_on_commit_callbacks(execute=True):
         reminders.send_reminders(now=timezone.now())
+    # A secret reported leaked (accessgov.leaks): the tenant's choice, notify only, keeps it working.
+    tenant.leak_response = "notify"
+    tenant.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        leaks.handle_report(
+            values=[secret], location="https://paste.example/1", source="scanner", ip=ACTOR_IP
+        )
     with django_capture_on_commit_callbacks(execute=True):
         token_actions.revoke_token(token=token, **by)
     with django_capture_on_commit_callbacks(execute=True):
@@ -108,7 +116,7 @@ def test_every_governance_event_carries_no_actors_address_and_token_allowlists_a
     assert set(bodies) == {action.value for action in events.SUBSCRIBABLE_ACTIONS}
     for event_type, body in bodies.items():
         assert ACTOR_IP not in json.dumps(body), event_type
-        assert body["data"]["actor"] in {admin_user.username, "system", "accessgov"}
+        assert body["data"]["actor"] in {admin_user.username, "system", "accessgov", "Leak report"}
         # The fields docs/webhooks.md lists, and no other.
         assert set(body["data"]) == {
             "event_id",
