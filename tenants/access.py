@@ -97,3 +97,18 @@ def tenant_member_required(role: Role | None = None) -> Callable:
 
 administrator_required = tenant_member_required(Role.ADMINISTRATOR)
 member_required = tenant_member_required()
+
+
+def staff_required(view: Callable) -> Callable:
+    """Let staff with a verified second factor through: anonymous → sign-in, others 404, unverified → MFA."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_staff:
+            raise Http404("No such page.")
+        if not is_verified(request.user):
+            return redirect(settings.MFA_ENROL_URL)
+        return view(request, *args, **kwargs)
+
+    return wrapped
