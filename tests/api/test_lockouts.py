@@ -1,13 +1,17 @@
 """Blocks after failed requests, seen and lifted in the console (accessgov.core.lockouts, tokens/blocks.py)."""
 
+from datetime import timedelta
+
 import pytest
 from django.shortcuts import resolve_url
 from django.utils import timezone
 
+from accessgov.api import limits
 from accessgov.audit.models import AuditEvent
 from accessgov.core import lockouts
 from tests.conftest import _client_for, basic_auth, enable_api
 from tests.factories import ThirdPartyTokenFactory, UserFactory
+from tokens.models import ThirdPartyToken
 
 ATTACKER = "198.51.100.77"
 BLOCKS = "/t/{}/settings/api/blocked/"
@@ -124,3 +128,43 @@ def test_the_list_pages_take_a_fixed_number_of_queries(
         admin_client.get(BLOCKS.format("acme"))
     with django_assert_num_queries(8):  # the same, with the tenants' names instead of the allowlists
         staff_client.get("/staff/blocks/")
+
+
+def test_the_script_keeps_at_most_eight_tenants_per_address_and_a_capped_index_per_tenant(
+    settings, real_redis, monkeypatch
+):
+    settings.ACCESSGOV_API_FAILURE_TIERS = [(10, 60, 60)]
+    monkeypatch.setattr(lockouts, "TENANT_BLOCKS_KEPT", 2)
+    for tenant_id in range(1, 11):
+        limits.record_failure("192.0.2.9", tenants=(tenant_id,), kind="invalid_credentials")
+    block = lockouts.find_block("192.0.2.9", now=timezone.now())
+    assert block.tenant_ids == frozenset(range(1, 9))
+    assert block.kinds == {"invalid_credentials": 10}
+    for address in ("192.0.2.10", "192.0.2.11"):
+        for _ in range(10):
+            limits.record_failure(address, tenants=(1,), kind="ip_not_allowed")
+    listed = [b.address for b in lockouts.blocks(tenant_id=1, now=timezone.now())]
+    assert len(listed) == 2 and "192.0.2.11" in listed
+    assert lockouts.count_blocks(now=timezone.now()) == 3  # the staff index keeps all three
+
+
+def test_an_expired_token_and_a_refused_allowlist_address_name_their_tenant(
+    settings, real_redis, client, enabled_tenant
+):
+    settings.ACCESSGOV_API_FAILURE_TIERS = [(2, 60, 60)]
+    expired = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["Me.Read"])
+    ThirdPartyToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    fenced = ThirdPartyTokenFactory(
+        tenant=enabled_tenant, permissions=["Me.Read"], allowed_ips=["192.0.2.0/24"]
+    )
+    for token in (expired, fenced):
+        answer = client.get(
+            "/api/v1/Me",
+            secure=True,
+            REMOTE_ADDR=ATTACKER,
+            HTTP_AUTHORIZATION=basic_auth(token.token_id, token.secret),
+        )
+        assert answer.status_code in (401, 403)
+    block = lockouts.find_block(ATTACKER, now=timezone.now())
+    assert block.tenant_ids == {enabled_tenant.pk}
+    assert len(block.kinds) == 2 and sum(block.kinds.values()) == 2
