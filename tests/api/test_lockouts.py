@@ -4,11 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.shortcuts import resolve_url
+from django.test import override_settings
 from django.utils import timezone
 
 from accessgov.api import limits
 from accessgov.audit.models import AuditEvent
 from accessgov.core import lockouts
+from tests.api.test_limits import T0, shared_limiter  # noqa: F401 - the Redis limiter of those tests
 from tests.conftest import _client_for, basic_auth, enable_api
 from tests.factories import ThirdPartyTokenFactory, UserFactory
 from tokens.models import ThirdPartyToken
@@ -168,3 +170,18 @@ def test_an_expired_token_and_a_refused_allowlist_address_name_their_tenant(
     block = lockouts.find_block(ATTACKER, now=timezone.now())
     assert block.tenant_ids == {enabled_tenant.pk}
     assert len(block.kinds) == 2 and sum(block.kinds.values()) == 2
+
+
+@override_settings(ACCESSGOV_API_FAILURE_TIERS=[(2, 60, 60)], ACCESSGOV_FAILURE_TRACKED_ADDRESSES=10)
+def test_block_records_are_bounded_with_the_blocks_and_measured(shared_limiter):  # noqa: F811
+    """Attack catalogue case 38a: a block forgotten past the cap takes its record with it."""
+    limiter = shared_limiter
+    for n in range(30):
+        for _ in range(2):
+            limiter.record_failure(ip=f"192.0.2.{n}", now=T0 + n, tenants=(1, 2), kind="invalid_credentials")
+    client = limiter._client()
+    records = list(client.scan_iter(match=f"{lockouts.info_key_prefix()}*", count=1000))
+    assert len(records) == 10
+    assert client.zcard(f"{lockouts.tenant_index_prefix()}1") <= lockouts.TENANT_BLOCKS_KEPT
+    per_block = sum(client.memory_usage(key) or 0 for key in records) / len(records)
+    assert per_block < 400, per_block  # README: about 220 bytes more per block (216 measured)
