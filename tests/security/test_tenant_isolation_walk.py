@@ -80,7 +80,8 @@ PUBLIC = {
     "api/openapi.json",
     "api/v1/",  # Ninja's root: no operation, no credential read
 }
-PUBLIC_PREFIXES = ("admin/",)  # Django's admin: staff only, tested in tests/*/test_admin.py
+# Django's admin (tests/*/test_admin.py) and the staff pages (tests/api/test_lockouts.py): staff only.
+PUBLIC_PREFIXES = ("admin/", "staff/")
 CONSOLE_PREFIX = "t/<slug:tenant_slug>/"
 API_PREFIX = "api/v1/"
 PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
