@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accessgov.api import urls as api_urls
 from accessgov.api.site import api, operator_api
+from tokens import blocks
 
 # Settings > API of one tenant: each tab is included from the package that owns it.
 settings_api = [
@@ -11,6 +12,7 @@ settings_api = [
     path("tokens/", include("tokens.urls")),
     path("trusted-apps/", include("accessgov.trusted.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("blocked/", include(blocks.tenant_urls)),
 ]
 
 urlpatterns = [
@@ -35,5 +37,7 @@ urlpatterns = [
     path("api/operator/v1/", operator_api.urls),
     # The platform's gateway asks here about every request to the platform's API (docs/gateway.md).
     path("gateway/v1/", include(api_urls.gateway_urls)),
+    # Addresses blocked after failed API requests, for staff (tokens/blocks.py).
+    path("staff/blocks/", include(blocks.staff_urls)),
     path("admin/", admin.site.urls),
 ]

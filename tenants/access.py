@@ -100,7 +100,7 @@ member_required = tenant_member_required()
 
 
 def staff_required(view: Callable) -> Callable:
-    """Let only the operator's staff whose session passed a second factor in; anyone else gets 404."""
+    """Let staff with a verified second factor through: anonymous → sign-in, others 404, unverified → MFA."""
 
     @login_required
     @wraps(view)

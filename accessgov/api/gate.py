@@ -280,7 +280,14 @@ def judge(
         raise _blocked(blocked)
     # Versions are read before the row, so a change committed after this read is seen next time.
     record = KINDS[presented.kind].find(presented)
-    principal = _principal(record, presented, endpoint, ip, scope, now)
+    try:
+        principal = _principal(record, presented, endpoint, ip, scope, now)
+    except ApiError:
+        # A credential of a known tenant was named: its administrators see the block this may
+        # start (accessgov.core.lockouts). An unknown credential names nobody.
+        if (tenant_id := getattr(record, "tenant_id", None)) is not None:
+            request.api_failure_tenants = (tenant_id,)
+        raise
     if presented.cacheable:
         cache.put(cache_key, record, versions)
     gate = limits.gate(ip=ip, credential=principal.rate_key, endpoint=endpoint, tenant_id=principal.tenant_id)

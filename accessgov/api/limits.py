@@ -51,7 +51,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-from accessgov.core import catalogue
+from accessgov.core import catalogue, lockouts
 from accessgov.core.catalogue import Endpoint, Window
 
 logger = logging.getLogger(__name__)
@@ -234,13 +234,31 @@ local now = tonumber(ARGV[1])
 local bucket = ARGV[2]
 local cap = tonumber(ARGV[3])
 local slots = tonumber(ARGV[4])
-local n = (#ARGV - 6) / 3
+local n = (#ARGV - 12) / 3
 local counts = {}
 local fields = redis.call('HGETALL', KEYS[2])
 for j = 1, #fields, 2 do counts[fields[j]] = tonumber(fields[j + 1]) end
 local block_for = 0
+local block_tier = 0
+local block_failures = 0
 local keep = 0
 local current = {}
+local extra = 6 + 3 * n
+-- What the console shows of a block (accessgov.core.lockouts): failures by kind, and the tenants
+-- whose credentials they named (at most ARGV[extra + 5] of them per address).
+if ARGV[extra + 3] ~= '' then
+  counts['k:' .. ARGV[extra + 3]] = redis.call('HINCRBY', KEYS[2], 'k:' .. ARGV[extra + 3], 1)
+end
+for t in string.gmatch(ARGV[extra + 4], '%d+') do
+  if not counts['t:' .. t] then
+    local known = 0
+    for f, _ in pairs(counts) do if string.sub(f, 1, 2) == 't:' then known = known + 1 end end
+    if known < tonumber(ARGV[extra + 5]) then
+      redis.call('HSET', KEYS[2], 't:' .. t, 1)
+      counts['t:' .. t] = 1
+    end
+  end
+end
 for i = 1, n do
   local threshold = tonumber(ARGV[4 + 3 * (i - 1) + 1])
   local window = tonumber(ARGV[4 + 3 * (i - 1) + 2])
@@ -251,13 +269,18 @@ for i = 1, n do
   counts[field] = redis.call('HINCRBY', KEYS[2], field, 1)
   local total = 0
   for j = current[i] - slots, current[i] do total = total + (counts[i .. ':' .. j] or 0) end
-  if total >= threshold and block > block_for then block_for = block end
+  if total >= threshold and block > block_for then
+    block_for = block
+    block_tier = i
+    block_failures = total
+  end
   if window + width > keep then keep = window + width end
 end
 for f, _ in pairs(counts) do
   local i, slot = string.match(f, '^(%d+):(%d+)$')
   i = tonumber(i)
-  if i == nil or current[i] == nil or tonumber(slot) < current[i] - slots then
+  local detail = string.sub(f, 1, 2) == 'k:' or string.sub(f, 1, 2) == 't:'
+  if not detail and (i == nil or current[i] == nil or tonumber(slot) < current[i] - slots) then
     redis.call('HDEL', KEYS[2], f)
   end
 end
@@ -280,11 +303,31 @@ if block_for > 0 then
       local excess = redis.call('ZCARD', KEYS[4]) - cap + 1
       if excess > 0 then
         local gone = redis.call('ZPOPMIN', KEYS[4], excess)
-        for j = 1, #gone, 2 do redis.call('DEL', ARGV[6 + 3 * n] .. gone[j]) end
+        for j = 1, #gone, 2 do redis.call('DEL', ARGV[6 + 3 * n] .. gone[j], ARGV[extra + 1] .. gone[j]) end
       end
     end
     redis.call('SET', KEYS[1], '1', 'PX', block_for)
     redis.call('ZADD', KEYS[4], now + block_for, bucket)
+    local info = ARGV[extra + 1] .. bucket
+    local record = {'since', now, 'until', now + block_for, 'tier', block_tier, 'failures', block_failures}
+    for f, v in pairs(counts) do
+      local kind = string.sub(f, 1, 2)
+      if kind == 'k:' or kind == 't:' then
+        table.insert(record, f)
+        table.insert(record, v)
+        if kind == 't:' then
+          local index = ARGV[extra + 2] .. string.sub(f, 3)
+          redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+          redis.call('ZADD', index, now + block_for, bucket)
+          local over = redis.call('ZCARD', index) - tonumber(ARGV[extra + 6])
+          if over > 0 then redis.call('ZPOPMIN', index, over) end
+          if redis.call('PTTL', index) < block_for then redis.call('PEXPIRE', index, block_for) end
+        end
+      end
+    end
+    redis.call('DEL', info)
+    redis.call('HSET', info, unpack(record))
+    redis.call('PEXPIRE', info, block_for)
   end
 end
 return block_for
@@ -359,7 +402,7 @@ class RedisLimiter:
         remaining = self._client().pttl(_block_key(ip))
         return max(math.ceil(remaining / 1000), 1) if remaining and remaining > 0 else 0
 
-    def record_failure(self, *, ip: str, now: float) -> int:
+    def record_failure(self, *, ip: str, now: float, tenants: tuple[int, ...] = (), kind: str = "") -> int:
         bucket = ip_bucket(ip)
         # The evicted addresses' keys are named inside the script from these prefixes: accessgov
         # runs on one Redis (not a cluster), where a script may touch keys it did not declare.
@@ -368,6 +411,8 @@ class RedisLimiter:
         for tier in failure_tiers():
             args += [tier.threshold, tier.seconds * 1000, tier.block_seconds * 1000]
         args += [_failure_key(""), _block_key_prefix()]
+        args += [lockouts.info_key_prefix(), lockouts.tenant_index_prefix(), kind]
+        args += [",".join(str(t) for t in tenants), lockouts.TENANTS_PER_ADDRESS, lockouts.TENANT_BLOCKS_KEPT]
         return math.ceil(int(self._script("failure", FAILURE_SCRIPT)(keys=keys, args=args)) / 1000)
 
     def bump(self, credential: str | None) -> None:
@@ -444,7 +489,8 @@ class CacheLimiter:
         now = time.time()
         return max(math.ceil(blocked_until - now), 1) if blocked_until and blocked_until > now else 0
 
-    def record_failure(self, *, ip: str, now: float) -> int:
+    def record_failure(self, *, ip: str, now: float, tenants: tuple[int, ...] = (), kind: str = "") -> int:
+        # The embedded default keeps no record of whose credentials failed (no Redis: no list).
         bucket = ip_bucket(ip)
         tiers = failure_tiers()
         with _address_lock:
@@ -619,10 +665,16 @@ def blocked_for(ip: str) -> int:
     return _guarded(lambda: get_limiter().blocked_for(ip=ip), 0)
 
 
-def record_failure(ip: str, now: float | None = None) -> int:
-    """Count one failed request of IP; return the block it earned in seconds (0: none)."""
+def record_failure(
+    ip: str, now: float | None = None, *, tenants: tuple[int, ...] = (), kind: str = ""
+) -> int:
+    """Count one failed request of IP; return the block it earned in seconds (0: none).
+
+    TENANTS are those whose credential the request named and KIND its error code, kept with a
+    block for the console (accessgov.core.lockouts).
+    """
     now = time.time() if now is None else now
-    return _guarded(lambda: get_limiter().record_failure(ip=ip, now=now), 0)
+    return _guarded(lambda: get_limiter().record_failure(ip=ip, now=now, tenants=tenants, kind=kind), 0)
 
 
 def bump_versions(*credentials: str, everything: bool = False) -> None:

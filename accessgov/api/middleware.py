@@ -211,7 +211,12 @@ class ApiEdgeMiddleware:
             else:
                 response = self._as_envelope(response)
         if 400 <= response.status_code < 500 and getattr(request, "api_failure_counts", True):
-            limits.record_failure(ip)
+            limits.record_failure(
+                ip,
+                tenants=getattr(request, "api_failure_tenants", ()),
+                kind=getattr(request, "api_failure_code", "")
+                or STATUS_CODES.get(response.status_code, "error"),
+            )
         return self._finish(request, response)
 
     @staticmethod

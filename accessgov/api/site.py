@@ -50,6 +50,7 @@ def _on_api_error(request: HttpRequest, error: ApiError) -> HttpResponse:
         response[name] = value
     if not limits.counts_as_failure(error.status, error.code):
         request.api_failure_counts = False
+    request.api_failure_code = error.code  # the kind of failure a block lists
     return response
 
 

@@ -22,6 +22,7 @@ class Action(models.TextChoices):
     MEMBERSHIP_REMOVED = "membership.removed", "Member removed"
     POLICY_AGREED = "policy.agreed", "API Policy agreed"
     API_ACCESS_DISABLED = "api_access.disabled", "API access turned off"
+    ADDRESS_UNBLOCKED = "address.unblocked", "Blocked address unblocked"
     SECURITY_CONTACT_CHANGED = "tenant.security_contact_changed", "Security contact changed"
     LEAK_RESPONSE_CHANGED = "tenant.leak_response_changed", "Response to leaked secrets changed"
     CREDENTIAL_LEAKED = "credential.leaked", "Secret reported leaked"

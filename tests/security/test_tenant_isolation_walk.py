@@ -94,9 +94,10 @@ PUBLIC = {
     "security/gitlab/v1/revocable_token_types",
     "security/gitlab/v1/revoke_tokens",
 }
-# Django's admin: staff only, tested in tests/*/test_admin.py. The operator's API: operator keys
-# only, which belong to no tenant; tenant credentials are refused there (tests/operator).
-PUBLIC_PREFIXES = ("admin/", "api/operator/")
+# Django's admin (tests/*/test_admin.py) and the staff pages (tests/inventory, tests/leaks,
+# tests/api/test_lockouts.py): staff only. The operator's API: operator keys only, which belong to no
+# tenant; tenant credentials are refused there (tests/operator).
+PUBLIC_PREFIXES = ("admin/", "staff/", "api/operator/")
 CONSOLE_PREFIX = "t/<slug:tenant_slug>/"
 API_PREFIX = "api/v1/"
 PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
