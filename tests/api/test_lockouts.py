@@ -125,8 +125,9 @@ def test_an_unknown_credential_names_no_tenant(settings, real_redis, client, ena
 def test_the_list_pages_take_a_fixed_number_of_queries(
     blocked, admin_client, staff_client, django_assert_num_queries
 ):
-    # Sign-in and tenant gate, the allowlists, the tenant switcher, the session: none per block.
-    with django_assert_num_queries(8):
+    # Sign-in and tenant gate, the allowlists, the tenant switcher, the session and the expiry
+    # banner of Settings > API: none per block.
+    with django_assert_num_queries(9):
         admin_client.get(BLOCKS.format("acme"))
     with django_assert_num_queries(8):  # the same, with the tenants' names instead of the allowlists
         staff_client.get("/staff/blocks/")
