@@ -71,7 +71,10 @@ class TenantAdmin(AuditedDirectoryAdmin):
     list_display = ["name", "slug", "partner_id", "external_id", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "partner_id", "external_id"]
-    readonly_fields = ["partner_id", "created_at"]
+    readonly_fields = ["partner_id", "created_at", "leak_response"]
+    # The security contact and the response to leaked secrets are the tenant administrators' own
+    # choices (Manage API, audited there); staff see the latter, change neither here.
+    exclude = ["security_contacts"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [OrganizationInline, MembershipInline]
 

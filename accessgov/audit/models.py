@@ -91,7 +91,6 @@ class Action(models.TextChoices):
     # The operator's keys and what the operator's platform changes with them (accessgov.operator)
     OPERATOR_KEY_CREATED = "operator_key.created", "Operator key created"
     OPERATOR_KEY_DELETED = "operator_key.deleted", "Operator key deleted"
-    TENANT_CHANGED = "tenant.changed", "Tenant changed"
     TENANT_DEACTIVATED = "tenant.deactivated", "Tenant deactivated: every credential stopped"
     TENANT_REACTIVATED = "tenant.reactivated", "Tenant reactivated"
     ORGANIZATION_CHANGED = "organization.changed", "Organization changed"

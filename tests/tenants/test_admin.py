@@ -54,7 +54,14 @@ def test_staff_creating_and_renaming_a_tenant_is_in_its_activity(staff_client):
 
 def test_staff_deactivating_and_reactivating_a_tenant_is_in_its_activity(staff_client, tenant):
     empty_inlines = _inline_management("organizations", 0, 0) | _inline_management("memberships", 0, 0)
-    form = {"name": tenant.name, "slug": tenant.slug, "external_id": "c-1", **empty_inlines}
+    form = {
+        "name": tenant.name,
+        "slug": tenant.slug,
+        "external_id": "c-1",
+        "password_sign_in": "on",
+        **({"administrators_must_use_mfa": "on"} if tenant.administrators_must_use_mfa else {}),
+        **empty_inlines,
+    }
     response = staff_client.post(f"/admin/tenants/tenant/{tenant.pk}/change/", form)  # Active unticked
     assert response.status_code == 302, response.content[:2000]
     tenant.refresh_from_db()
@@ -64,7 +71,9 @@ def test_staff_deactivating_and_reactivating_a_tenant_is_in_its_activity(staff_c
         "support (staff)",
         "support (staff)",
     ]
-    assert _events("tenant.changed")[0].details == {"external_id": [None, "c-1"]}
+    assert _events("tenant.settings_changed")[0].details == {
+        "changes": {"external_id": {"from": None, "to": "c-1"}}
+    }
 
 
 def test_staff_adding_renaming_and_deleting_an_organization_is_in_its_tenants_activity(staff_client, tenant):
