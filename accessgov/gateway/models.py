@@ -28,6 +28,7 @@ class GatewayKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    def matches(self, secret: str) -> bool:
-        """Return whether SECRET is this key, compared in constant time."""
+    def matches(self, secret: str, now=None) -> bool:
+        """Return whether SECRET is this key, compared in constant time (NOW: the cache's signature;
+        an operator or gateway key is never rolled, so it has no old secret)."""
         return keys.digest_matches(secret, self.digest, self.pepper_id)

@@ -42,8 +42,9 @@ class OperatorKey(models.Model):
         """Return how the audit log names this key as the actor of a change."""
         return f"{self.name} (operator key)"
 
-    def matches(self, secret: str) -> bool:
-        """Return whether SECRET is this key, compared in constant time."""
+    def matches(self, secret: str, now=None) -> bool:
+        """Return whether SECRET is this key, compared in constant time (NOW: the cache's signature;
+        an operator or gateway key is never rolled, so it has no old secret)."""
         return keys.digest_matches(secret, self.digest, self.pepper_id)
 
 

@@ -99,7 +99,8 @@ def test_each_list_costs_the_same_queries_whatever_its_length(operator_api, auth
         tenant = TenantFactory(external_id=f"c-{number}")
         OrganizationFactory(tenant=tenant)
         MembershipFactory(tenant=tenant)
-    assert few == page_queries() == 3  # the key, the count, the page (related rows joined)
+    # The count and the page (related rows joined), plus the key unless Redis caches it.
+    assert few == page_queries() in {2, 3}
 
 
 def test_tenants_list_with_odata_and_get_one(operator_api, auth, tenant, other_tenant):
