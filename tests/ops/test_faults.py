@@ -9,6 +9,7 @@ no Django test database, so they run on SQLite and PostgreSQL set-ups alike.
 import json
 import signal
 import subprocess
+import threading
 import time
 
 import psycopg
@@ -286,24 +287,37 @@ call_command("deliver_webhooks", "--once")
 """
 
 
-def _slow_receiver(tmp_path, seconds: float):
-    """Start the webhook tests' HTTPS receiver, answering each delivery after SECONDS."""
+def _slow_receiver(tmp_path, seconds: float, *, hold_after: int | None = None):
+    """Start the webhook tests' HTTPS receiver, answering each delivery after SECONDS.
+
+    With HOLD_AFTER, every request past that many is held (unanswered, the worker waiting on it
+    with its lease) until the returned event is set; the request is then logged as received.
+    """
     from tests.webhooks.receiver import start_receiver
 
     receiver, server = start_receiver(tmp_path, ["hooks.example.com"])
     handler = server.RequestHandlerClass
+    release = threading.Event()
+    entered = []
+    lock = threading.Lock()
 
     class Slow(handler):
         def do_POST(self):  # noqa: N802
+            with lock:
+                entered.append(1)
+                number = len(entered)
             time.sleep(seconds)
+            if hold_after is not None and number > hold_after:
+                release.wait(60)
             super().do_POST()
 
     server.RequestHandlerClass = Slow
+    receiver.release, receiver.entered = release, entered
     return receiver, server
 
 
 def test_deliver_webhooks_killed_mid_batch_logs_everything_it_sent_on_the_next_run(database, tmp_path):
-    receiver, server = _slow_receiver(tmp_path, 0.15)
+    receiver, server = _slow_receiver(tmp_path, 0.15, hold_after=8)
     try:
         env = _env(
             database,
@@ -322,9 +336,14 @@ def test_deliver_webhooks_killed_mid_batch_logs_everything_it_sent_on_the_next_r
             start_new_session=True,
         )
         try:
-            assert _until(lambda: len(receiver.received) >= 8, timeout=60, step=0.02)
+            # The ninth delivery is held unanswered: the worker is killed while it waits on it,
+            # lease held, sent but not logged.
+            assert _until(
+                lambda: len(receiver.received) >= 8 and len(receiver.entered) > 8, timeout=60, step=0.02
+            )
         finally:
             stop_process(run, sig=signal.SIGKILL)
+            receiver.release.set()
         first_run = {r.headers["webhook-id"] for r in receiver.received}
         assert 8 <= len(first_run) < 40, "killed too late to prove anything"
         # Killed with deliveries claimed: their leases (2 minutes) must run out before another
