@@ -18,3 +18,4 @@ from accessgov.trusted.models import (  # noqa: F401
     TrustedApplicationAuthorization,
     TrustedApplicationToken,
 )
+from accessgov.usage.models import CredentialAddress, CredentialUsage  # noqa: F401

@@ -402,6 +402,13 @@ ACCESSGOV_WEBHOOKS_MAX_CONCURRENCY = int(os.environ.get("ACCESSGOV_WEBHOOKS_MAX_
 ACCESSGOV_WEBHOOKS_MAX_PER_SECOND = int(os.environ.get("ACCESSGOV_WEBHOOKS_MAX_PER_SECOND", "20"))
 # Days settled deliveries and their attempts are kept before `manage.py purge_deliveries` deletes them.
 ACCESSGOV_WEBHOOKS_KEEP_DAYS = int(os.environ.get("ACCESSGOV_WEBHOOKS_KEEP_DAYS", "30"))
+# Usage per credential (docs/usage.md): counted in the request's Redis round trip and rolled up
+# into the database by `manage.py rollup_usage` (cron, every few minutes); without Redis, counted
+# in the process and written every ACCESSGOV_USAGE_FLUSH_SECONDS. Days of counts kept: 30 shown,
+# ACCESSGOV_USAGE_KEEP_DAYS kept.
+ACCESSGOV_USAGE_COUNTING = env_bool("ACCESSGOV_USAGE_COUNTING", True)
+ACCESSGOV_USAGE_FLUSH_SECONDS = float(os.environ.get("ACCESSGOV_USAGE_FLUSH_SECONDS", "60"))
+ACCESSGOV_USAGE_KEEP_DAYS = int(os.environ.get("ACCESSGOV_USAGE_KEEP_DAYS", "35"))
 # Outgoing mail (accessgov.core.mail: queued in the request, sent by the worker), as Django 6.1's
 # MAILERS. EMAIL_URL is one address: smtp://user:password@host:25 (plain), smtp+tls://…:587
 # (STARTTLS), smtps://…:465 (TLS), or console: (print mails to the terminal). Without it the usual

@@ -14,3 +14,7 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 if REDIS_URL:  # noqa: F405
     CACHES = build_caches(REDIS_URL, f"accessgov-test-{os.getpid()}")  # noqa: F405
+# Usage counts of the embedded default are written when read, never on a timer (query pins stay
+# exact) nor at exit (the test database is gone by then).
+ACCESSGOV_USAGE_FLUSH_SECONDS = 0
+ACCESSGOV_USAGE_FLUSH_AT_EXIT = False

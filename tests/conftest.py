@@ -33,6 +33,7 @@ from accessgov.core.catalogue import OPERATOR_PERMISSIONS
 from accessgov.operator.actions import issue_operator_key
 from accessgov.policy import actions
 from accessgov.policy.models import PolicyVersion
+from accessgov.usage import counting as usage_counting
 from tenants.models import Role, Tenant
 from tests.factories import (
     MembershipFactory,
@@ -100,6 +101,7 @@ def _empty_cache(request):
     """
     credentials.clear()
     limits.breaker.reset()
+    usage_counting.discard()
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         prefix = settings.CACHES["default"]["KEY_PREFIX"]

@@ -139,7 +139,12 @@ def _refused(request: HttpRequest, error: ApiError, *, fold: bool) -> HttpRespon
 def _count_failure(request: HttpRequest, ip: str, status: int, code: str) -> None:
     # The gateway relays many clients: failures count against the client it names, never itself.
     if ip and limits.counts_as_failure(status, code):
-        limits.record_failure(ip, tenants=getattr(request, "api_failure_tenants", ()), kind=code)
+        limits.record_failure(
+            ip,
+            tenants=getattr(request, "api_failure_tenants", ()),
+            kind=code,
+            usage=getattr(request, "api_usage", None),
+        )
 
 
 def _not_a_gateway(request: HttpRequest) -> HttpResponse:

@@ -23,6 +23,7 @@ from accessgov.operator import auth as operator_auth
 from accessgov.policy import actions as api_key_actions
 from accessgov.policy import auth as api_key_auth
 from accessgov.trusted import auth as oauth_auth
+from accessgov.usage import counting as usage_counting
 from tokens import auth as token_auth
 from tokens import rotation as token_rotation
 
@@ -269,6 +270,7 @@ def judge(
                 endpoint=endpoint,
                 expect=cached.versions,
                 tenant_id=principal.tenant_id,
+                usage=_usage(presented, principal.record, endpoint, ip),
             )
             if gate.blocked_for:
                 raise _blocked(gate.blocked_for)
@@ -282,16 +284,32 @@ def judge(
     record = KINDS[presented.kind].find(presented)
     try:
         principal = _principal(record, presented, endpoint, ip, scope, now)
-    except ApiError:
+    except ApiError as error:
         # A credential of a known tenant was named: its administrators see the block this may
-        # start (accessgov.core.lockouts). An unknown credential names nobody.
+        # start (accessgov.core.lockouts), and the refusal in its usage (accessgov.usage). An
+        # unknown credential names nobody.
         if (tenant_id := getattr(record, "tenant_id", None)) is not None:
             request.api_failure_tenants = (tenant_id,)
+        if record is not None:
+            request.api_usage = _usage(presented, record, endpoint, ip, outcome=error.code)
         raise
     if presented.cacheable:
         cache.put(cache_key, record, versions)
-    gate = limits.gate(ip=ip, credential=principal.rate_key, endpoint=endpoint, tenant_id=principal.tenant_id)
+    gate = limits.gate(
+        ip=ip,
+        credential=principal.rate_key,
+        endpoint=endpoint,
+        tenant_id=principal.tenant_id,
+        usage=_usage(presented, principal.record, endpoint, ip),
+    )
     return _admit(request, principal, gate, presented, endpoint, ip=ip, now=now)
+
+
+def _usage(presented, record, endpoint, ip: str, *, outcome: str = "") -> usage_counting.Hit | None:
+    """Return the call to count in the usage of the credential RECORD is (or belongs to)."""
+    return usage_counting.hit_for(
+        KINDS[presented.kind].used(record), endpoint=endpoint, address=ip, outcome=outcome
+    )
 
 
 def _principal(record, presented, endpoint, ip: str, scope: tuple, now: datetime) -> Principal:

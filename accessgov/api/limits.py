@@ -53,6 +53,8 @@ from django.core.cache.backends.redis import RedisCache
 
 from accessgov.core import catalogue, lockouts
 from accessgov.core.catalogue import Endpoint, Window
+from accessgov.usage import counting as usage_counting
+from accessgov.usage import models as usage_models
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +200,9 @@ def _version_keys(credential: str) -> tuple[str, str]:
     return f"{_prefix()}v:global", f"{_prefix()}v:cred:{credential}"
 
 
-GATE_SCRIPT = """
+GATE_SCRIPT = (
+    usage_counting.LUA
+    + """
 local blocked = redis.call('PTTL', KEYS[1])
 if blocked > 0 then return {1, blocked} end
 local n = tonumber(ARGV[1])
@@ -220,21 +224,35 @@ if limited == 0 then
     if counts[i] == 1 then redis.call('PEXPIRE', KEYS[3 + i], ARGV[1 + 2 * i]) end
   end
 end
+if ARGV[4 + 2 * n] == '1' then
+  local outcome = 'allowed'
+  if limited == 1 then
+    outcome = 'tenant_rate_limited'
+    for i = 1, tonumber(ARGV[3 + 2 * n]) do
+      if counts[i] >= tonumber(ARGV[1 + 2 * i - 1]) then outcome = 'rate_limited' end
+    end
+  end
+  count_usage(4 + n, 5 + 2 * n, outcome)
+end
 local out = {0, limited, versions[1], versions[2]}
 for i = 1, n do out[4 + i] = counts[i] end
 return out
 """
+)
 
 # Sub-windows per failure tier: a failure counts for at least the tier's window and at most 1/12
 # longer, and an address costs at most 13 counters per tier instead of a log of THRESHOLD entries.
 FAILURE_SLOTS = 12
 
-FAILURE_SCRIPT = """
+FAILURE_SCRIPT = (
+    usage_counting.LUA
+    + """
 local now = tonumber(ARGV[1])
 local bucket = ARGV[2]
 local cap = tonumber(ARGV[3])
 local slots = tonumber(ARGV[4])
-local n = (#ARGV - 12) / 3
+-- ARGV: 4 fixed, 3 per tier, 8 more (up to extra + 6), then 8 of usage (extra + 7..14).
+local n = (#ARGV - 20) / 3
 local counts = {}
 local fields = redis.call('HGETALL', KEYS[2])
 for j = 1, #fields, 2 do counts[fields[j]] = tonumber(fields[j + 1]) end
@@ -330,8 +348,11 @@ if block_for > 0 then
     redis.call('PEXPIRE', info, block_for)
   end
 end
+-- The refused call, in the usage of the credential it named (accessgov.usage.counting).
+if ARGV[extra + 7] ~= '' then count_usage(5, extra + 8, ARGV[extra + 7]) end
 return block_for
 """
+)
 
 
 def tracked_addresses() -> int:
@@ -374,6 +395,7 @@ class RedisLimiter:
         expect: tuple[str, str] | None = None,
         tenant: str | None = None,
         tenant_windows: list[Window] = (),
+        usage: usage_counting.Hit | None = None,
     ) -> GateResult:
         keys = [_block_key(ip), *_version_keys(credential)]
         counters = _counters(credential, bucket, windows, tenant, tenant_windows, now)
@@ -382,6 +404,11 @@ class RedisLimiter:
         for _, window in counters:
             args += [window.limit, window.seconds * 1000]
         args.append(":".join(expect) if expect is not None else "")
+        # Counted in the same script (accessgov.usage.counting): allowed, or which limit refused it.
+        args += [len(windows), "1" if usage is not None else ""]
+        if usage is not None:
+            keys += usage_counting.redis_keys(usage, now)
+            args += usage_counting.redis_args(usage, now)
         reply = self._script("gate", GATE_SCRIPT)(keys=keys, args=args)
         if int(reply[0]) == 1:
             return GateResult(blocked_for=max(math.ceil(int(reply[1]) / 1000), 1))
@@ -402,7 +429,15 @@ class RedisLimiter:
         remaining = self._client().pttl(_block_key(ip))
         return max(math.ceil(remaining / 1000), 1) if remaining and remaining > 0 else 0
 
-    def record_failure(self, *, ip: str, now: float, tenants: tuple[int, ...] = (), kind: str = "") -> int:
+    def record_failure(
+        self,
+        *,
+        ip: str,
+        now: float,
+        tenants: tuple[int, ...] = (),
+        kind: str = "",
+        usage: usage_counting.Hit | None = None,
+    ) -> int:
         bucket = ip_bucket(ip)
         # The evicted addresses' keys are named inside the script from these prefixes: accessgov
         # runs on one Redis (not a cluster), where a script may touch keys it did not declare.
@@ -413,6 +448,12 @@ class RedisLimiter:
         args += [_failure_key(""), _block_key_prefix()]
         args += [lockouts.info_key_prefix(), lockouts.tenant_index_prefix(), kind]
         args += [",".join(str(t) for t in tenants), lockouts.TENANTS_PER_ADDRESS, lockouts.TENANT_BLOCKS_KEPT]
+        # The refused call in the usage of the credential it named, by its outcome (the error code).
+        if usage is not None:
+            keys += usage_counting.redis_keys(usage, now)
+            args += [usage.outcome or kind, *usage_counting.redis_args(usage, now)]
+        else:
+            args += [""] * 8
         return math.ceil(int(self._script("failure", FAILURE_SCRIPT)(keys=keys, args=args)) / 1000)
 
     def bump(self, credential: str | None) -> None:
@@ -448,6 +489,13 @@ def _result(limited: bool, counters, used, own: int, now: float, versions) -> Ga
     return GateResult(limited=limited, windows=states[:own], tenant_windows=states[own:], versions=versions)
 
 
+def _outcome(result: GateResult) -> str:
+    """Return the usage outcome of a call the limits judged (accessgov.usage.models)."""
+    if not result.limited:
+        return usage_models.ALLOWED
+    return usage_models.TENANT_RATE_LIMITED if result.tenant_limited else usage_models.RATE_LIMITED
+
+
 class CacheLimiter:
     """The same rules on any Django cache, for the single-process embedded default."""
 
@@ -466,6 +514,7 @@ class CacheLimiter:
         expect: tuple[str, str] | None = None,
         tenant: str | None = None,
         tenant_windows: list[Window] = (),
+        usage: usage_counting.Hit | None = None,
     ) -> GateResult:
         # EXPECT is never met here: without Redis nothing is cached (versions are None).
         with self.lock:
@@ -479,7 +528,10 @@ class CacheLimiter:
                 used = [count + 1 for count in used]
                 for count, (key, window) in zip(used, counters, strict=True):
                     self.cache.set(key, count, _reset_seconds(window, now) + 1)
-            return _result(limited, counters, used, len(windows), now, None)
+            result = _result(limited, counters, used, len(windows), now, None)
+        if usage is not None:
+            usage_counting.count_in_memory(usage, _outcome(result), now)
+        return result
 
     def peek(self, *, ip: str, credential: str) -> tuple[int, None]:
         return self.blocked_for(ip=ip), None
@@ -489,8 +541,18 @@ class CacheLimiter:
         now = time.time()
         return max(math.ceil(blocked_until - now), 1) if blocked_until and blocked_until > now else 0
 
-    def record_failure(self, *, ip: str, now: float, tenants: tuple[int, ...] = (), kind: str = "") -> int:
+    def record_failure(
+        self,
+        *,
+        ip: str,
+        now: float,
+        tenants: tuple[int, ...] = (),
+        kind: str = "",
+        usage: usage_counting.Hit | None = None,
+    ) -> int:
         # The embedded default keeps no record of whose credentials failed (no Redis: no list).
+        if usage is not None:
+            usage_counting.count_in_memory(usage, usage.outcome or kind, now)
         bucket = ip_bucket(ip)
         tiers = failure_tiers()
         with _address_lock:
@@ -632,6 +694,7 @@ def gate(
     now: float | None = None,
     expect: tuple[str, str] | None = None,
     tenant_id: int | None = None,
+    usage: usage_counting.Hit | None = None,
 ) -> GateResult:
     """Check the IP block and count one request of CREDENTIAL (of TENANT_ID's) on ENDPOINT.
 
@@ -650,6 +713,7 @@ def gate(
             expect=expect,
             tenant=tenant_rate_key(tenant_id) if tenant_id is not None else None,
             tenant_windows=tenant_windows_for(endpoint),
+            usage=usage,
         ),
         GateResult(available=False),
     )
@@ -666,15 +730,23 @@ def blocked_for(ip: str) -> int:
 
 
 def record_failure(
-    ip: str, now: float | None = None, *, tenants: tuple[int, ...] = (), kind: str = ""
+    ip: str,
+    now: float | None = None,
+    *,
+    tenants: tuple[int, ...] = (),
+    kind: str = "",
+    usage: usage_counting.Hit | None = None,
 ) -> int:
     """Count one failed request of IP; return the block it earned in seconds (0: none).
 
     TENANTS are those whose credential the request named and KIND its error code, kept with a
-    block for the console (accessgov.core.lockouts).
+    block for the console (accessgov.core.lockouts). USAGE, the refused call of a credential that
+    was found, is counted in that credential's usage in the same round trip.
     """
     now = time.time() if now is None else now
-    return _guarded(lambda: get_limiter().record_failure(ip=ip, now=now, tenants=tenants, kind=kind), 0)
+    return _guarded(
+        lambda: get_limiter().record_failure(ip=ip, now=now, tenants=tenants, kind=kind, usage=usage), 0
+    )
 
 
 def bump_versions(*credentials: str, everything: bool = False) -> None:

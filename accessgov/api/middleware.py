@@ -216,6 +216,7 @@ class ApiEdgeMiddleware:
                 tenants=getattr(request, "api_failure_tenants", ()),
                 kind=getattr(request, "api_failure_code", "")
                 or STATUS_CODES.get(response.status_code, "error"),
+                usage=getattr(request, "api_usage", None),
             )
         return self._finish(request, response)
 

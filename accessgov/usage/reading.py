@@ -1,0 +1,163 @@
+"""What the console and GET /api/v1/Usage show: calls per day, per endpoint and outcome, addresses."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from accessgov.usage import rollup
+from accessgov.usage.models import ALLOWED, CredentialAddress, CredentialUsage, outcome_label
+
+DAYS = 30
+ADDRESSES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Line:
+    """Calls of one endpoint with one outcome over the DAYS shown."""
+
+    endpoint: str
+    permission: str
+    outcome: str
+    calls: int
+    last_day: date
+
+    @property
+    def label(self) -> str:
+        return outcome_label(self.outcome)
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome == ALLOWED
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    allowed: int = 0
+    refused: int = 0
+    limited: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.allowed + self.refused + self.limited
+
+
+@dataclass
+class Report:
+    """One credential's last DAYS: a day per entry (oldest first), lines, addresses."""
+
+    days: list[Day]
+    lines: list[Line]
+    addresses: list[CredentialAddress]
+    outcomes: dict[str, int] = field(default_factory=dict)  # outcome label -> calls
+
+    @property
+    def total(self) -> int:
+        return sum(day.total for day in self.days)
+
+    @property
+    def last_endpoint(self) -> str:
+        return self.addresses[0].last_endpoint if self.addresses else ""
+
+    def permissions_used(self) -> set[str]:
+        return {line.permission for line in self.lines if line.allowed}
+
+
+def today() -> date:
+    return timezone.now().astimezone(UTC).date()
+
+
+def window(until: date | None = None) -> list[date]:
+    """Return the DAYS days shown, oldest first, ending UNTIL (today, UTC)."""
+    until = until or today()
+    return [until - timedelta(days=n) for n in range(DAYS - 1, -1, -1)]
+
+
+def _bucket(outcome: str) -> str:
+    if outcome == ALLOWED:
+        return "allowed"
+    if outcome.endswith("rate_limited"):
+        return "limited"
+    return "refused"
+
+
+def report(
+    credential_type: str, credential_id: int, tenant_id: int, *, now: datetime | None = None
+) -> Report:
+    """Return the usage of one credential over the last DAYS days (brought up to date first)."""
+    rollup.refresh([(credential_type, credential_id, tenant_id)], now=now)
+    days = window((now or timezone.now()).astimezone(UTC).date())
+    rows = CredentialUsage.objects.filter(
+        credential_type=credential_type, credential_id=credential_id, day__gte=days[0]
+    ).values_list("day", "endpoint", "permission", "outcome", "calls")
+    per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    lines: dict[tuple[str, str], list] = {}
+    outcomes: dict[str, int] = defaultdict(int)
+    for day, endpoint, permission, outcome, calls in rows:
+        per_day[day][_bucket(outcome)] += calls
+        line = lines.setdefault((endpoint, outcome), [permission, 0, day])
+        line[1] += calls
+        line[2] = max(line[2], day)
+        outcomes[outcome_label(outcome)] += calls
+    addresses = list(
+        CredentialAddress.objects.filter(
+            credential_type=credential_type, credential_id=credential_id
+        ).order_by("-last_seen")[:ADDRESSES_SHOWN]
+    )
+    return Report(
+        days=[Day(day, **per_day[day]) for day in days],
+        lines=sorted(
+            (
+                Line(endpoint, p, outcome, calls, last)
+                for (endpoint, outcome), (p, calls, last) in lines.items()
+            ),
+            key=lambda line: (-line.calls, line.endpoint, line.outcome),
+        ),
+        addresses=addresses,
+        outcomes=dict(sorted(outcomes.items(), key=lambda item: -item[1])),
+    )
+
+
+def sparklines(
+    credential_type: str, subjects: list[tuple[int, int]], *, now: datetime | None = None
+) -> dict[int, list[int]]:
+    """Return the calls per day (oldest first, DAYS of them) of each (id, tenant) in SUBJECTS.
+
+    For a list page: one Redis round trip for those counted since the last rollup, one query.
+    """
+    rollup.refresh([(credential_type, pk, tenant_id) for pk, tenant_id in subjects], now=now)
+    days = window((now or timezone.now()).astimezone(UTC).date())
+    index = {day: n for n, day in enumerate(days)}
+    lines = {pk: [0] * DAYS for pk, _ in subjects}
+    rows = (
+        CredentialUsage.objects.filter(
+            credential_type=credential_type, credential_id__in=list(lines), day__gte=days[0]
+        )
+        .values("credential_id", "day")
+        .annotate(calls=Sum("calls"))
+        .order_by()
+    )
+    for row in rows:
+        lines[row["credential_id"]][index[row["day"]]] = row["calls"]
+    return lines
+
+
+def unused_permissions(
+    credential_type: str, credential_id: int, granted, *, since: date | None = None
+) -> list[str]:
+    """Return the permissions of GRANTED that no allowed call used since SINCE (DAYS days ago).
+
+    Call after report() (which brings the counts up to date) or on its own from the database.
+    """
+    since = since or window()[0]
+    used = set(
+        CredentialUsage.objects.filter(
+            credential_type=credential_type, credential_id=credential_id, day__gte=since, outcome=ALLOWED
+        )
+        .values_list("permission", flat=True)
+        .distinct()
+    )
+    return sorted(set(granted) - used)

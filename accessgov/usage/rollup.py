@@ -1,0 +1,218 @@
+"""Copying the live counts (Redis, or this process's memory) into the database.
+
+`rollup` (cron: `manage.py rollup_usage`) copies every credential counted since the last run;
+`refresh` copies just the credentials a page or an API answer is about to show, so what it shows
+is current. Redis holds each day's counts as totals, and the copy keeps the larger of the two
+numbers, so copying twice changes nothing and a run killed halfway is finished by the next one.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
+from django.utils import timezone
+
+from accessgov.usage import counting
+from accessgov.usage.models import CredentialAddress, CredentialUsage
+
+logger = logging.getLogger(__name__)
+
+# Atomically: move the credentials counted since the last run into the set this run works through
+# (a run killed halfway left its own there; they are done again).
+CLAIM_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('SUNIONSTORE', KEYS[2], KEYS[2], KEYS[1])
+  redis.call('DEL', KEYS[1])
+end
+return redis.call('SMEMBERS', KEYS[2])
+"""
+
+
+@dataclass
+class Run:
+    credentials: int = 0
+    rows: int = 0
+    addresses: int = 0
+    pruned: int = 0
+
+    def describe(self) -> str:
+        return (
+            f"Usage rolled up: {self.credentials} credential(s), {self.rows} day count(s), "
+            f"{self.addresses} address(es); {self.pruned} old row(s) deleted."
+        )
+
+
+def _client():
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        return None
+    return cache._cache.get_client(None, write=True)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _live_days(today: date) -> list[date]:
+    return [today - timedelta(days=n) for n in range(counting.LIVE_DAYS)]
+
+
+def _copy(client, subjects: list[tuple[str, int, int]], today: date) -> Run:
+    """Copy the Redis counts and addresses of SUBJECTS ((type, id, tenant)) into the database."""
+    run = Run()
+    if not subjects:
+        return run
+    days = _live_days(today)
+    pipe = client.pipeline(transaction=False)
+    for kind, pk, _tenant in subjects:
+        for day in days:
+            pipe.hgetall(counting.day_key(kind, pk, day))
+        pipe.hgetall(counting.address_key(kind, pk))
+    replies = iter(pipe.execute())
+    for kind, pk, tenant_id in subjects:
+        counts = {day: next(replies) for day in days}
+        addresses = next(replies)
+        with transaction.atomic():
+            for day, fields in counts.items():
+                run.rows += _store_day(kind, pk, tenant_id, day, fields)
+            run.addresses += _store_addresses(kind, pk, tenant_id, addresses)
+        run.credentials += 1
+    return run
+
+
+def _store_day(kind: str, pk: int, tenant_id: int, day: date, fields: dict) -> int:
+    if not fields:
+        return 0
+    existing = {
+        (row.endpoint, row.outcome): row.calls
+        for row in CredentialUsage.objects.filter(credential_type=kind, credential_id=pk, day=day)
+    }
+    rows = []
+    for name, value in fields.items():
+        outcome, permission, endpoint = counting.parse_field(_text(name))
+        calls = max(int(value), existing.get((endpoint, outcome), 0))
+        rows.append(
+            CredentialUsage(
+                tenant_id=tenant_id,
+                credential_type=kind,
+                credential_id=pk,
+                day=day,
+                endpoint=endpoint,
+                permission=permission,
+                outcome=outcome,
+                calls=calls,
+            )
+        )
+    CredentialUsage.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["credential_type", "credential_id", "day", "endpoint", "outcome"],
+        update_fields=["calls"],
+    )
+    return len(rows)
+
+
+def _when(milliseconds) -> datetime:
+    return datetime.fromtimestamp(int(milliseconds) / 1000, UTC)
+
+
+def _store_addresses(kind: str, pk: int, tenant_id: int, addresses: dict) -> int:
+    if not addresses:
+        return 0
+    existing = {
+        row.address: row for row in CredentialAddress.objects.filter(credential_type=kind, credential_id=pk)
+    }
+    rows = []
+    for name, value in addresses.items():
+        address = _text(name)
+        first, last, endpoint = _text(value).split("|", 2)
+        first_seen, last_seen = _when(first), _when(last)
+        old = existing.get(address)
+        if old is not None:
+            first_seen = min(first_seen, old.first_seen)
+            if old.last_seen > last_seen:
+                last_seen, endpoint = old.last_seen, old.last_endpoint
+        rows.append(
+            CredentialAddress(
+                tenant_id=tenant_id,
+                credential_type=kind,
+                credential_id=pk,
+                address=address,
+                first_seen=first_seen,
+                last_seen=last_seen,
+                last_endpoint=endpoint,
+            )
+        )
+    CredentialAddress.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["credential_type", "credential_id", "address"],
+        update_fields=["first_seen", "last_seen", "last_endpoint"],
+    )
+    return len(rows)
+
+
+def _members(values) -> list[tuple[str, int, int]]:
+    subjects = []
+    for value in values:
+        kind, pk, tenant_id = _text(value).split(":")
+        subjects.append((kind, int(pk), int(tenant_id)))
+    return sorted(set(subjects))
+
+
+def rollup(*, now: datetime | None = None) -> Run:
+    """Copy every credential counted since the last run into the database; delete old rows."""
+    now = now or timezone.now()
+    run = Run()
+    client = _client()
+    if client is None:
+        counting.flush()  # this process's own counts (the server's are written by the server)
+    else:
+        members = _members(client.eval(CLAIM_SCRIPT, 2, counting.dirty_key(), counting.rolling_key()))
+        run = _copy(client, members, now.astimezone(UTC).date())
+        client.delete(counting.rolling_key())
+    oldest = now.astimezone(UTC).date() - timedelta(days=settings.ACCESSGOV_USAGE_KEEP_DAYS)
+    run.pruned = CredentialUsage.objects.filter(day__lt=oldest).delete()[0]
+    run.pruned += CredentialAddress.objects.filter(
+        last_seen__lt=now - timedelta(days=settings.ACCESSGOV_USAGE_KEEP_DAYS)
+    ).delete()[0]
+    return run
+
+
+def refresh(subjects: list[tuple[str, int, int]], *, now: datetime | None = None) -> None:
+    """Bring the counts of SUBJECTS ((type, id, tenant)) up to date in the database before a read.
+
+    Bounded like every Redis call in a request (ACCESSGOV_REDIS_TIMEOUT): when Redis does not
+    answer, the page shows what the last rollup copied.
+    """
+    client = _client()
+    if client is None:
+        counting.flush()
+        return
+    if not subjects:
+        return
+    try:
+        _copy(client, sorted(set(subjects)), (now or timezone.now()).astimezone(UTC).date())
+    except Exception:  # noqa: BLE001 - a Redis outage: show the last rollup's numbers
+        logger.warning("Usage counts could not be read from Redis; showing the last rollup", exc_info=True)
+
+
+def refresh_tenant(tenant_id: int, *, now: datetime | None = None) -> None:
+    """Bring every credential of TENANT_ID counted since the last rollup up to date (GET /Usage)."""
+    client = _client()
+    if client is None:
+        counting.flush()
+        return
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.smembers(counting.dirty_key())
+        pipe.smembers(counting.rolling_key())
+        dirty, rolling = pipe.execute()
+        subjects = [subject for subject in _members({*dirty, *rolling}) if subject[2] == tenant_id]
+        _copy(client, subjects, (now or timezone.now()).astimezone(UTC).date())
+    except Exception:  # noqa: BLE001
+        logger.warning("Usage counts could not be read from Redis; showing the last rollup", exc_info=True)
