@@ -41,7 +41,7 @@ test:
 	$(PY) -m pytest -m gateway $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Every benchmark on the local PostgreSQL and Redis, then one table of figure, baseline and ratio
-# (about 4½ minutes on 2 cores; BENCH_ARGS=--quick for about 2½), then the gateway aims met or not.
+# (about 5½ minutes on 2 cores; BENCH_ARGS=--quick for about 3), then the gateway aims met or not.
 # Full outputs land in var/bench/.
 bench:
 	bin/bootstrap bench

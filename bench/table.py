@@ -90,6 +90,7 @@ def benches(quick: bool) -> list[tuple[str, list[str], object]]:
         ("inventory", ["bench/inventory.py", *(["--credentials", "20000"] if quick else [])], _rows),
         ("gateway", ["bench/gateway.py", *(["--seconds", "3", "--rounds", "1"] if quick else [])], _rows),
         ("webhooks", ["bench/webhooks.py", *(["--quick"] if quick else [])], _rows),
+        ("usage", ["bench/usage.py", *seconds], _rows),
     ]
 
 

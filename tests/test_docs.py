@@ -76,7 +76,7 @@ PY_ASSIGNED = re.compile(r"^\s*((?:[A-Z][A-Z0-9_]*\s*,\s*)*[A-Z][A-Z0-9_]*)\s+=(
 SAMPLE_ENV = re.compile(r"environ(?:\.get)?\s*[\[(]\s*[\"']([A-Z][A-Z0-9_]+)[\"']")
 SHELL_VAR = re.compile(r"\$\{?([A-Z][A-Z0-9_]+)")
 URL = re.compile(r"https?://([^/\s`'\"<>)]+)(/[^\s`'\"<>)]*)?")
-PATH = re.compile(r"(?<![\w.:/~$>}\-])(/[A-Za-z0-9_<>{}…%.:\-/?=&]*)")
+PATH = re.compile(r"(?<![\w.:/~$>}*\-])(/[A-Za-z0-9_<>{}…%.:\-/?=&]*)")
 MANAGE = re.compile(r"manage\.py\s+([a-z_]+)([^\n`|;&]*)")
 MAKE = re.compile(r"(?<![\w-])make\s+([a-z][a-z-]*)((?:\s+[A-Z][A-Z0-9_]*=\S*)*)")
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z-]*)")

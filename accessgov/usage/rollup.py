@@ -39,6 +39,12 @@ class Run:
     addresses: int = 0
     pruned: int = 0
 
+    def log_line(self) -> str:
+        return (
+            f"rollup_usage credentials={self.credentials} rows={self.rows} "
+            f"addresses={self.addresses} pruned={self.pruned}"
+        )
+
     def describe(self) -> str:
         return (
             f"Usage rolled up: {self.credentials} credential(s), {self.rows} day count(s), "

@@ -17,7 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         run = rollup.rollup()
-        if run.credentials or run.pruned:
-            ops_logger.info(run.describe())
-        if options.get("verbosity", 1) >= 1:
+        # One key=value line per run on the ops log (stderr), a heartbeat; standard output, which
+        # cron mails, stays quiet: this runs every few minutes.
+        ops_logger.info(run.log_line())
+        if options.get("verbosity", 1) >= 2:
             self.stdout.write(run.describe())
