@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from accessgov.api.decisions import IDENTITY_HEADERS
 from accessgov.policy import actions as policy_actions
+from accessgov.usage import reading
+from accessgov.usage.models import CredentialType
 from tests.conftest import basic_auth
 from tests.factories import OrganizationFactory, ThirdPartyTokenFactory
 from tests.gateway.conftest import (
@@ -336,6 +338,13 @@ def test_no_more_than_the_limit_passes_with_twenty_parallel_clients(gateway, ups
         assert refusal_of(refused) == (429, "rate_limited")
         assert int(refused.headers["Retry-After"]) > 0
     assert upstream.hits() == ASSETS_LIMIT
+    # Every decision is in the token's usage, by the catalogue's endpoint and its outcome.
+    usage = reading.report(CredentialType.TOKEN, token.pk, enabled_tenant.pk)
+    assert {(line.endpoint, line.outcome): line.calls for line in usage.lines} == {
+        ("GET /v1/assets", "allowed"): ASSETS_LIMIT,
+        ("GET /v1/assets", "rate_limited"): 20,
+    }
+    assert [address.address for address in usage.addresses] == ["127.0.0.1"]
     # The limit is per credential: another token of the tenant still passes.
     with gateway.client() as client:
         assert client.get(ASSETS, headers=auth(token_for(enabled_tenant))).status_code == 200
