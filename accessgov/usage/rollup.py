@@ -67,11 +67,23 @@ def _live_days(today: date) -> list[date]:
     return [today - timedelta(days=n) for n in range(counting.LIVE_DAYS)]
 
 
+# Credentials read from Redis per round trip: bounds the memory of a rollup whatever their number.
+BATCH = 500
+
+
 def _copy(client, subjects: list[tuple[str, int, int]], today: date) -> Run:
     """Copy the Redis counts and addresses of SUBJECTS ((type, id, tenant)) into the database."""
     run = Run()
-    if not subjects:
-        return run
+    for start in range(0, len(subjects), BATCH):
+        batch = _copy_batch(client, subjects[start : start + BATCH], today)
+        run.credentials += batch.credentials
+        run.rows += batch.rows
+        run.addresses += batch.addresses
+    return run
+
+
+def _copy_batch(client, subjects: list[tuple[str, int, int]], today: date) -> Run:
+    run = Run()
     days = _live_days(today)
     pipe = client.pipeline(transaction=False)
     for kind, pk, _tenant in subjects:
