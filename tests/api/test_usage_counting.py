@@ -1,5 +1,6 @@
 """Usage per credential, counted in the request's round trip and rolled up (accessgov.usage)."""
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -164,3 +165,20 @@ def test_counting_costs_no_query_in_the_request(store, api, token):
     with CaptureQueriesContext(connection) as on:
         _call(api, "Me", auth)
     assert len(on.captured_queries) == len(off.captured_queries)
+
+
+def test_a_hung_redis_costs_a_page_one_timeout_and_shows_the_last_rollup(hung_redis, token, settings):
+    CredentialUsage.objects.create(
+        tenant=token.tenant,
+        credential_type=CredentialType.TOKEN,
+        credential_id=token.pk,
+        day=reading.today(),
+        endpoint="GET Me",
+        permission="Me.Read",
+        outcome="allowed",
+        calls=7,
+    )
+    started = time.monotonic()
+    report = reading.report(CredentialType.TOKEN, token.pk, token.tenant_id)
+    assert time.monotonic() - started < 4 * settings.ACCESSGOV_REDIS_TIMEOUT + 0.5
+    assert report.total == 7
