@@ -77,7 +77,12 @@ def test_usage_counts_the_calls_made_through_the_api_as_the_console_does(store, 
     assert _call(api, "Organizations", _auth(worker)).status_code == 403
     assert _call(api, "Me", basic_auth(worker.token_id, "not-the-secret")).status_code == 401
     for _ in range(2):
-        assert _call(api, "Me", bearer_auth(api_key.raw), ip=HOME).status_code == 200
+        me = _call(api, "Me", bearer_auth(api_key.raw), ip=HOME)
+        assert me.status_code == 200
+    assert (me.json()["Data"]["Credential"]["Type"], me.json()["Data"]["Credential"]["Id"]) == (
+        "ApiKey",
+        api_key.prefix,
+    )
 
     rows = _usage(api, reader)
     today = reading.today().isoformat()
@@ -151,7 +156,7 @@ def test_a_trusted_application_is_named_by_its_client_id_and_its_authorizations_
 ):
     app = TrustedApplicationFactory(name="PSA Connector", permissions=["Me.Read", "Organizations.Read"])
     access_token = tokens_for(admin_client, app, [contoso])["access_token"]
-    assert _call(api, "Me", bearer_auth(access_token)).status_code == 200
+    me = _call(api, "Me", bearer_auth(access_token)).json()["Data"]["Credential"]
     assert _call(api, "Organizations", bearer_auth(access_token)).status_code == 200
     # An earlier authorization of the same application, revoked since: the same credential to the tenant.
     earlier = TrustedApplicationAuthorizationFactory(tenant=enabled_tenant, application=app, revoked=True)
@@ -172,11 +177,21 @@ def test_a_trusted_application_is_named_by_its_client_id_and_its_authorizations_
         ("TrustedApplication", client_id, "GET Organizations", "allowed"): 1,
     }
     assert {row["CredentialName"] for row in rows} == {"PSA Connector"}
+    # Named as GET Me names the caller.
+    assert {(row["CredentialType"], row["CredentialId"]) for row in rows} == {(me["Type"], me["Id"])}
     response = _call(api, "Usage/Addresses", _auth(reader), **{"$filter": f"CredentialId eq '{client_id}'"})
     [address] = response.json()["Data"]
     assert (address["Address"], address["CredentialType"]) == (OFFICE, "TrustedApplication")
     assert address["LastEndpoint"] == "GET Organizations"  # the newer authorization's last call
     assert address["FirstSeen"] < address["LastSeen"]
+    since = (timezone.now() - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+    recent = _call(
+        api, "Usage/Addresses", _auth(reader), **{"$filter": f"LastSeen ge {since}", "$orderby": "LastSeen"}
+    )
+    assert [(row["CredentialId"], row["LastEndpoint"]) for row in recent.json()["Data"]] == [
+        (client_id, "GET Organizations"),
+        (reader.token_id, "GET Usage/Addresses"),
+    ]
 
 
 def test_addresses_are_listed_last_seen_first_as_the_console_shows_them(store, api, reader, worker):
