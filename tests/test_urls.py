@@ -113,6 +113,9 @@ PATHS = [
     # Added on purpose since: invitations by e-mail (docs/operator.md).
     "invitations/accept/",
     "invitations/<str:token>/",
+    # Added on purpose since: usage per credential over the API (issue 15).
+    "api/v1/Usage",
+    "api/v1/Usage/Addresses",
 ]
 
 

@@ -66,8 +66,11 @@ def one_response(row: dict) -> JsonResponse:
     return respond({"Data": row, "Meta": {"ResponseCode": 200}})
 
 
-def list_response(request: HttpRequest, query: odata.ListQuery, serialize) -> JsonResponse:
+def list_response(request: HttpRequest, query: odata.ListQuery, serialize, page=None) -> JsonResponse:
     """Return the list envelope of QUERY's page, serialized by SERIALIZE.
+
+    PAGE, if given, takes the page's rows and returns them completed (say, by one more query for
+    the whole page) before each is serialized.
 
     TotalCount is always sent, whatever $count says: counting is one indexed query and clients
     page by it (docs/api.md says so).
@@ -79,6 +82,8 @@ def list_response(request: HttpRequest, query: odata.ListQuery, serialize) -> Js
         # A number in $filter larger than the column holds: the client's mistake, not ours.
         raise odata.ODataError("A value in $filter is out of range for its field.") from error
     has_more = query.skip + len(rows) < total
+    if page is not None:
+        rows = page(rows)
     return respond(
         {
             "Data": [serialize(row) for row in rows],

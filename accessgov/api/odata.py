@@ -42,6 +42,8 @@ LITERALS_FOR = {
     "text": (odata_ast.String,),
     "integer": (odata_ast.Integer,),
     "datetime": (odata_ast.DateTime, odata_ast.Date),
+    # A day (GET Usage's Day): a date-time would be cut to its date silently, or fail on PostgreSQL.
+    "date": (odata_ast.Date,),
 }
 KIND_OF = {
     "CharField": "text",
@@ -55,6 +57,7 @@ KIND_OF = {
     "PositiveIntegerField": "integer",
     "PositiveSmallIntegerField": "integer",
     "DateTimeField": "datetime",
+    "DateField": "date",
 }
 MAX_INTEGER = 2**63 - 1
 
@@ -89,6 +92,7 @@ class _FieldCheck(NodeVisitor):
                 "text": "a 'quoted string'",
                 "integer": "a whole number",
                 "datetime": "a date or date-time",
+                "date": "a date such as 2026-11-30",
             }
             raise ODataError(f"$filter compares {identifier.name} with {wanted.get(kind, 'a value')}.")
         if isinstance(literal, odata_ast.Integer) and abs(int(literal.val)) > MAX_INTEGER:
@@ -191,6 +195,23 @@ def parse_filter(raw: str, fields: dict[str, str], model, kinds: dict[str, str] 
     if not isinstance(result, Q):
         raise ODataError("$filter must be a condition, such as Name eq 'Contoso'.")
     return result
+
+
+def columns_of(condition: Q) -> set[str]:
+    """Return the names of the columns CONDITION (from parse_filter) compares."""
+    names = set()
+    for child in condition.children:
+        if isinstance(child, Q):
+            names |= columns_of(child)
+        elif isinstance(child, tuple):
+            names.add(child[0].split("__")[0])
+        else:  # a lookup such as Exact(F("day"), Value(...))
+            names |= {
+                expression.name
+                for expression in child.get_source_expressions()
+                if hasattr(expression, "name")
+            }
+    return names
 
 
 def parse_orderby(raw: str, fields: dict[str, str]) -> list[str]:

@@ -13,7 +13,7 @@ from accessgov.api import limits, odata
 from accessgov.api.authorization import CredentialError
 from accessgov.api.envelope import ApiError, error_body
 from accessgov.api.middleware import too_large_answer
-from accessgov.api.routers import audit_events, me, organizations, webhooks
+from accessgov.api.routers import audit_events, me, organizations, usage, webhooks
 from accessgov.api.routers.operator import credentials as operator_credentials
 from accessgov.api.routers.operator import memberships as operator_memberships
 from accessgov.api.routers.operator import organizations as operator_organizations
@@ -113,7 +113,7 @@ for _api in (api, operator_api):
         _api.add_exception_handler(_exception, _handler)
 
 # Every router of /api/v1/, mounted at the root (accessgov.api.checks walks the same tuple).
-ROUTERS = (me.router, audit_events.router, organizations.router, webhooks.router)
+ROUTERS = (me.router, audit_events.router, organizations.router, webhooks.router, usage.router)
 for _router in ROUTERS:
     api.add_router("", _router)
 # Every router of /api/operator/v1/ (accessgov/api/routers/operator/), likewise.

@@ -13,14 +13,23 @@ import uuid
 import httpx
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
 from django.test import Client
 
 from accessgov.policy import actions
+from accessgov.usage import counting
 from tests.conftest import TEST_REDIS_URL, delete_redis_keys, trusting
 from tests.factories import ThirdPartyTokenFactory, UserFactory
 
 API = "/api/v1/"
-ALL_READ = ["Me.Read", "Organizations.Read", "AuditEvents.Read", "RateLimits.Read", "WebhookDomains.Read"]
+ALL_READ = [
+    "Me.Read",
+    "Organizations.Read",
+    "AuditEvents.Read",
+    "RateLimits.Read",
+    "WebhookDomains.Read",
+    "Usage.Read",
+]
 
 
 @pytest.fixture
@@ -162,3 +171,21 @@ def real_redis(settings):
         pytest.skip("Redis is not running here (CI always runs these)")
     yield
     delete_redis_keys(caches["default"], prefix)
+
+
+@pytest.fixture(params=["redis", "database"])
+def store(request, settings, db):
+    """The shared cache the limits and usage count in: this run's Redis, or the embedded database cache."""
+    if request.param == "redis":
+        request.getfixturevalue("real_redis")
+    else:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": "accessgov_cache",
+                "KEY_PREFIX": f"usage-{uuid.uuid4().hex}",
+            }
+        }
+        call_command("createcachetable", "accessgov_cache")
+    counting.discard()
+    return request.param

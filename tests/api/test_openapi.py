@@ -35,6 +35,8 @@ def test_every_operation_has_the_id_it_always_had():
         ("/api/v1/Organizations/{organization_id}", "get"): "tenants_api_get_organization",
         ("/api/v1/WebhookDomains", "get"): "webhooks_api_list_webhook_domains",
         ("/api/v1/Notify", "post"): "webhooks_api_notify",
+        ("/api/v1/Usage", "get"): "accessgov_api_usage",
+        ("/api/v1/Usage/Addresses", "get"): "accessgov_api_usage_addresses",
         ("/api/operator/v1/Tenants", "get"): "operator_list_tenants",
         ("/api/operator/v1/Tenants/{tenant_id}", "get"): "operator_get_tenant",
         ("/api/operator/v1/Tenants", "post"): "operator_upsert_tenant",

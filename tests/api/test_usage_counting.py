@@ -1,10 +1,8 @@
 """Usage per credential, counted in the request's round trip and rolled up (accessgov.usage)."""
 
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
@@ -17,24 +15,6 @@ from tests.conftest import basic_auth
 
 OFFICE = "203.0.113.10"
 HOME = "2001:db8::7"
-
-
-@pytest.fixture(params=["redis", "database"])
-def store(request, settings, db):
-    """The shared cache the limits count in: this run's Redis, or the embedded database cache."""
-    if request.param == "redis":
-        request.getfixturevalue("real_redis")
-    else:
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                "LOCATION": "accessgov_cache",
-                "KEY_PREFIX": f"usage-{uuid.uuid4().hex}",
-            }
-        }
-        call_command("createcachetable", "accessgov_cache")
-    counting.discard()
-    return request.param
 
 
 def _call(api, path, authorization, ip=OFFICE):

@@ -124,6 +124,7 @@ def test_the_read_only_preset_works_without_javascript_and_creates_nothing(admin
         "WebhookDomains.Read",
         "AuditEvents.Read",
         "RateLimits.Read",
+        "Usage.Read",
     }
     assert not ThirdPartyToken.objects.exists()
     assert SECRET_RE.search(body) is None

@@ -53,6 +53,12 @@ OWN_PERMISSIONS: tuple[Permission, ...] = (
         widens="AuditEvents.Read",
     ),
     Permission("RateLimits.Read", "Rate limits", "Read the caller's rate limits", OWN_SERVICE),
+    Permission(
+        "Usage.Read",
+        "Usage",
+        "Read how often each credential called the API, and from which addresses",
+        OWN_SERVICE,
+    ),
     Permission("Notify.Send", "Notify", "Send a notification to webhook destinations", OWN_SERVICE),
 )
 _LABELS = {p.name: p.label for p in OWN_PERMISSIONS}
@@ -65,6 +71,8 @@ OWN_ENDPOINTS: tuple[Endpoint, ...] = tuple(
         ("GET", "WebhookDomains", "WebhookDomains.Read"),
         ("GET", "AuditEvents", "AuditEvents.Read"),
         ("GET", "RateLimits", "RateLimits.Read"),
+        ("GET", "Usage", "Usage.Read"),
+        ("GET", "Usage/Addresses", "Usage.Read"),
         ("POST", "Notify", "Notify.Send"),
     )
 )
