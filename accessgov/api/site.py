@@ -2,6 +2,7 @@
 their error answers, their routers and the one OpenAPI document. Imported only by the URLconf and the
 app config."""
 
+import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +14,7 @@ from accessgov.api import limits, odata
 from accessgov.api.authorization import CredentialError
 from accessgov.api.envelope import ApiError, error_body
 from accessgov.api.middleware import too_large_answer
+from accessgov.api.parser import JsonParser
 from accessgov.api.routers import audit_events, me, organizations, usage, webhooks
 from accessgov.api.routers.operator import credentials as operator_credentials
 from accessgov.api.routers.operator import memberships as operator_memberships
@@ -28,6 +30,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url=None,
     openapi_url=None,
+    parser=JsonParser(),
 )
 # The operator's API (/api/operator/v1/, operator keys only): its own Ninja API and URL namespace,
 # described in the same OpenAPI document under the tag "Operator" (openapi_schema).
@@ -37,6 +40,7 @@ operator_api = NinjaAPI(
     urls_namespace="operator_api",
     docs_url=None,
     openapi_url=None,
+    parser=JsonParser(),
 )
 
 
@@ -79,6 +83,20 @@ def _on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
 
 
 def _on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    # Ninja wraps whatever the body parser raised (accessgov.api.parser) in "Cannot parse request
+    # body": the parser's own answer, or where the JSON breaks, says more.
+    cause = error.__cause__
+    if isinstance(cause, ApiError):
+        return _on_api_error(request, cause)
+    if isinstance(cause, json.JSONDecodeError):
+        return _on_api_error(
+            request,
+            ApiError(
+                400,
+                "invalid_request",
+                f"The request body is not valid JSON: {cause.msg} (line {cause.lineno}, column {cause.colno}).",
+            ),
+        )
     return _on_api_error(request, ApiError(error.status_code, "http_error", str(error)))
 
 

@@ -4,7 +4,8 @@ With Redis, accessgov.api.limits runs `LUA` inside the script it already runs fo
 gate for allowed and rate-limited calls, the failure script for refusals), with the keys and
 arguments `redis_keys` and `redis_args` give: a hash per credential and day (UTC) of counts by
 outcome, permission and endpoint, a hash of its last addresses (first seen, last seen, last
-endpoint; at most ADDRESSES_KEPT), and a set of the credentials counted since the last rollup.
+endpoint; at most ADDRESSES_KEPT), a set of the credentials counted since the last rollup, and one
+of each tenant's credentials counted in the last LIVE_DAYS.
 Nothing is read back: the request pays a few commands inside a script it runs anyway.
 
 Without Redis (the embedded default: one process), calls are added up in this process's memory
@@ -91,6 +92,11 @@ def dirty_key() -> str:
     return f"{prefix()}dirty"
 
 
+def tenant_key(tenant_id: int) -> str:
+    """Return the set of the tenant's credentials counted in the last LIVE_DAYS (GET /api/v1/Usage)."""
+    return f"{prefix()}t:{tenant_id}"
+
+
 def rolling_key() -> str:
     return f"{prefix()}rolling"
 
@@ -105,7 +111,7 @@ def parse_field(value: str) -> tuple[str, str, str]:
 
 
 # A Lua function the limiter's scripts call as count_usage(first_key, first_arg, outcome): the keys
-# KEYS[k], KEYS[k+1], KEYS[k+2] are redis_keys(), the arguments ARGV[a]..ARGV[a+5] redis_args().
+# KEYS[k]..KEYS[k+3] are redis_keys(), the arguments ARGV[a]..ARGV[a+6] redis_args().
 LUA = """
 local function count_usage(k, a, outcome)
   local now = ARGV[a + 3]
@@ -128,6 +134,8 @@ local function count_usage(k, a, outcome)
   end
   redis.call('PEXPIRE', KEYS[k + 1], ttl)
   redis.call('SADD', KEYS[k + 2], ARGV[a + 6])
+  redis.call('SADD', KEYS[k + 3], ARGV[a + 6])
+  redis.call('PEXPIRE', KEYS[k + 3], ttl)
 end
 """
 
@@ -138,6 +146,7 @@ def redis_keys(hit: Hit, now: float) -> list[str]:
         day_key(hit.credential_type, hit.credential_id, day),
         address_key(hit.credential_type, hit.credential_id),
         dirty_key(),
+        tenant_key(hit.tenant_id),
     ]
 
 

@@ -220,17 +220,14 @@ def refresh(subjects: list[tuple[str, int, int]], *, now: datetime | None = None
 
 
 def refresh_tenant(tenant_id: int, *, now: datetime | None = None) -> None:
-    """Bring every credential of TENANT_ID counted since the last rollup up to date (GET /Usage)."""
+    """Bring every credential of TENANT_ID counted in the last days Redis keeps up to date (GET /api/v1/Usage)."""
     client = _client()
     if client is None:
         counting.flush()
         return
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.smembers(counting.dirty_key())
-        pipe.smembers(counting.rolling_key())
-        dirty, rolling = pipe.execute()
-        subjects = [subject for subject in _members({*dirty, *rolling}) if subject[2] == tenant_id]
+        # The tenant's own set: its credentials counted in the days Redis keeps, whatever the others'.
+        subjects = _members(client.smembers(counting.tenant_key(tenant_id)))
         _copy(client, subjects, (now or timezone.now()).astimezone(UTC).date())
     except Exception:  # noqa: BLE001
         logger.warning("Usage counts could not be read from Redis; showing the last rollup", exc_info=True)

@@ -162,3 +162,16 @@ def test_a_hung_redis_costs_a_page_one_timeout_and_shows_the_last_rollup(hung_re
     report = reading.report(CredentialType.TOKEN, token.pk, token.tenant_id)
     assert time.monotonic() - started < 4 * settings.ACCESSGOV_REDIS_TIMEOUT + 0.5
     assert report.total == 7
+
+
+def test_a_tenant_refresh_reads_only_its_own_credentials(real_redis, api, token, other_tenant):
+    _call(api, "Me", basic_auth(token.token_id, token.secret))
+    client = caches["default"]._cache.get_client(None, write=True)
+    assert client.smembers(counting.tenant_key(token.tenant_id)) == {
+        f"token:{token.pk}:{token.tenant_id}".encode()
+    }
+    assert not client.exists(counting.tenant_key(other_tenant.pk))
+    rollup.refresh_tenant(other_tenant.pk)
+    assert not CredentialUsage.objects.exists()
+    rollup.refresh_tenant(token.tenant_id)
+    assert CredentialUsage.objects.get().calls == 1

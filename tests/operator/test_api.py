@@ -341,3 +341,25 @@ def test_a_tenant_created_by_the_operator_can_be_enabled_and_used(operator_api, 
     tenant = Tenant.objects.get(pk=response.json()["Data"]["Id"])
     enable_api(tenant, by=admin_user)
     assert TenantFactory._meta.model.objects.filter(pk=tenant.pk, is_active=True).exists()
+
+
+@pytest.mark.parametrize("field", ["Email", "TenantExternalId"])
+def test_a_nul_character_in_a_body_is_refused_before_anything_runs(operator_api, auth, tenant, field):
+    """PostgreSQL cannot store U+0000: the schema fuzzer's 500, answered 400 on every database."""
+    tenant.external_id = "c-1"
+    tenant.save()
+    body = {"TenantExternalId": "c-1", "Email": "dana@example.com", "Role": "technician", field: "a\u0000b"}
+    response = operator_api.post("Memberships", auth, json=body)
+    assert response.status_code == 400
+    assert response.json()["Error"] == {
+        "Code": "invalid_request",
+        "Message": "The request is not valid: text may not contain the NUL character (\\u0000).",
+    }
+    assert not Invitation.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_told_where_it_breaks(operator_api, auth):
+    response = operator_api.post("Memberships", auth, content='{"Email": ')
+    assert response.status_code == 400
+    assert response.json()["Error"]["Code"] == "invalid_request"
+    assert "not valid JSON: Expecting value (line 1, column 11)" in response.json()["Error"]["Message"]
