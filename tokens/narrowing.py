@@ -107,9 +107,7 @@ def narrow_token(
     # Calls counted since the review count: a permission used meanwhile is not removed.
     rollup.refresh([(CredentialType.TOKEN, token.pk, token.tenant_id)], now=now)
     with transaction.atomic():
-        locked = (
-            ThirdPartyToken.objects.select_for_update().filter(pk=token.pk).select_related("tenant").first()
-        )
+        locked = ThirdPartyToken.objects.select_for_update().filter(pk=token.pk).first()
         if locked is None:
             raise ActionRefused("This token was deleted meanwhile.")
         review = review_narrowing(locked, now=now, refresh=False)
