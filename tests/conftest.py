@@ -6,6 +6,7 @@ sent with (`basic_auth`, `bearer_auth`), a live HTTPS server, and a cache emptie
 """
 
 import base64
+import contextlib
 import email
 import email.policy
 import os
@@ -21,9 +22,10 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import connections
+from django.db import connection, connections
 from django.test import Client
 from django.test.testcases import LiveServerThread, _StaticFilesHandler
+from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -247,6 +249,41 @@ def contoso(tenant):
 @pytest.fixture
 def fabrikam(tenant):
     return OrganizationFactory(tenant=tenant, name="Fabrikam")
+
+
+# --- Query pins --------------------------------------------------------------------------------
+
+
+def counted_queries(captured: list[dict]) -> list[str]:
+    """Return the SQL of CAPTURED (CaptureQueriesContext) without empty savepoints.
+
+    A `transaction.atomic()` block that runs no query (accessgov.usage.rollup copying a credential
+    Redis holds nothing new for) is a SAVEPOINT and its RELEASE only inside the test's own
+    transaction; in a request (autocommit) it sends nothing. Pins that must hold with the database
+    cache and with Redis count the rest.
+    """
+    kept: list[str] = []
+    for statement in (query["sql"] for query in captured):
+        opened = kept[-1] if kept else ""
+        if statement.startswith("RELEASE SAVEPOINT") and opened == statement.replace("RELEASE ", "", 1):
+            kept.pop()
+            continue
+        kept.append(statement)
+    return kept
+
+
+@pytest.fixture
+def assert_queries():
+    """Return a context manager asserting that the block runs exactly N queries (counted_queries)."""
+
+    @contextlib.contextmanager
+    def _assert(n: int):
+        with CaptureQueriesContext(connection) as captured:
+            yield captured
+        queries = counted_queries(captured.captured_queries)
+        assert len(queries) == n, f"{len(queries)} queries, not {n}:\n" + "\n".join(queries)
+
+    return _assert
 
 
 # --- The operator's keys and API -----------------------------------------------------------------

@@ -116,6 +116,10 @@ PATHS = [
     # Added on purpose since: usage per credential over the API (issue 15).
     "api/v1/Usage",
     "api/v1/Usage/Addresses",
+    # Added on purpose since: usage per credential (issue 15): narrowing a token to what it used,
+    # and a trusted application authorization's own page.
+    "t/<slug:tenant_slug>/settings/api/tokens/<int:pk>/narrow/",
+    "t/<slug:tenant_slug>/settings/api/trusted-apps/<int:pk>/",
 ]
 
 
@@ -171,6 +175,7 @@ def test_every_path_is_exactly_the_one_it_was():
         ("tokens:regenerate_secret", ["acme", 7], "/t/acme/settings/api/tokens/7/regenerate/"),
         ("tokens:retire_old_secret", ["acme", 7], "/t/acme/settings/api/tokens/7/retire-old-secret/"),
         ("tokens:renew_token", ["acme", 7], "/t/acme/settings/api/tokens/7/renew/"),
+        ("tokens:narrow_token", ["acme", 7], "/t/acme/settings/api/tokens/7/narrow/"),
         ("policy:regenerate_api_key", ["acme", 7], "/t/acme/settings/api/keys/7/regenerate/"),
         ("policy:retire_old_key_secret", ["acme", 7], "/t/acme/settings/api/keys/7/retire-old-secret/"),
         (
@@ -180,6 +185,7 @@ def test_every_path_is_exactly_the_one_it_was():
         ),
         ("trusted:list_applications", ["acme"], "/t/acme/settings/api/trusted-apps/"),
         ("trusted:authorize_application", ["acme"], "/t/acme/settings/api/trusted-apps/authorize/"),
+        ("trusted:show_authorization", ["acme", 7], "/t/acme/settings/api/trusted-apps/7/"),
         ("trusted:revoke_authorization", ["acme", 7], "/t/acme/settings/api/trusted-apps/7/revoke/"),
         ("webhooks:show_webhooks", ["acme"], "/t/acme/settings/api/webhooks/"),
         ("webhooks:add_domain", ["acme"], "/t/acme/settings/api/webhooks/domains/add/"),

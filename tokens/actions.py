@@ -148,9 +148,18 @@ def _audit_value(value):
 
 
 def update_token(
-    *, token: ThirdPartyToken, terms: TokenTerms, by, ip: str | None, now: datetime | None = None
+    *,
+    token: ThirdPartyToken,
+    terms: TokenTerms,
+    by,
+    ip: str | None,
+    now: datetime | None = None,
+    reason: dict | None = None,
 ) -> list[str]:
-    """Change TOKEN's details and authorization to TERMS; return the changed field names."""
+    """Change TOKEN's details and authorization to TERMS; return the changed field names.
+
+    REASON, when the change is not a plain edit (tokens.narrowing), is added to the audit event.
+    """
     now = now or timezone.now()
     try:
         with transaction.atomic():
@@ -181,7 +190,7 @@ def update_token(
                 actor=by,
                 action=Action.TOKEN_UPDATED,
                 target=locked,
-                details={"token_id": locked.token_id, "changes": changes},
+                details={"token_id": locked.token_id, "changes": changes, **(reason or {})},
                 ip=ip,
             )
     except IntegrityError as error:

@@ -344,3 +344,22 @@ class TokenFilterForm(forms.Form):
 
     def clean_q(self) -> str:
         return self.cleaned_data["q"].strip()
+
+
+class NarrowForm(forms.Form):
+    """The review of a narrowing (tokens.narrowing): the permissions shown as unused, posted back.
+
+    The action removes them only if exactly these are unused when it runs.
+    """
+
+    remove = forms.MultipleChoiceField(
+        widget=forms.MultipleHiddenInput,
+        error_messages={
+            "required": "No permission to remove was reviewed.",
+            "invalid_choice": "The permissions of this token changed since you reviewed them: review them again.",
+        },
+    )
+
+    def __init__(self, *args, token: ThirdPartyToken, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["remove"].choices = [(p, p) for p in token.permissions]

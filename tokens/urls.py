@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/regenerate/", views.regenerate_secret, name="regenerate_secret"),
     path("<int:pk>/retire-old-secret/", views.retire_old_secret, name="retire_old_secret"),
     path("<int:pk>/renew/", views.renew_token, name="renew_token"),
+    path("<int:pk>/narrow/", views.narrow_token, name="narrow_token"),
 ]

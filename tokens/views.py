@@ -24,10 +24,12 @@ from accessgov.core.rotation import RollForm
 from accessgov.policy import lifetime
 from accessgov.policy.access import access_on
 from accessgov.policy.models import LifetimePolicy
+from accessgov.usage import chart, reading
+from accessgov.usage.models import CredentialType
 from tenants.access import administrator_required
 from tenants.models import Organization
-from tokens import actions, rotation, suspension
-from tokens.forms import ALL, SELECTED, TokenFilterForm, TokenForm, format_allowlist
+from tokens import actions, narrowing, rotation, suspension
+from tokens.forms import ALL, SELECTED, NarrowForm, TokenFilterForm, TokenForm, format_allowlist
 from tokens.models import ThirdPartyToken
 
 
@@ -67,9 +69,12 @@ def _policy_breaches(policy: LifetimePolicy, token: ThirdPartyToken) -> list[lif
     )
 
 
-def _row(token: ThirdPartyToken, names: dict[int, str], now, policy: LifetimePolicy) -> dict:
+def _row(
+    token: ThirdPartyToken, names: dict[int, str], now, policy: LifetimePolicy, calls: list[int] | None = None
+) -> dict:
     found = [names[pk] for pk in token.organization_ids if pk in names]
     return {
+        "spark": chart.sparkline(calls) if calls is not None else None,
         "policy_breaches": _policy_breaches(policy, token),
         "token": token,
         "status": token.status(now),
@@ -123,12 +128,16 @@ def list_tokens(request: HttpRequest) -> HttpResponse:
     tokens = tokens.search(term).order_by("-created_at", "-pk")
     page = Paginator(tokens, settings.ACCESSGOV_PAGE_SIZE).get_page(request.GET.get("page"))
     names = _organization_names(request, page.object_list)
+    # The calls per day of every token on the page, in one query (never one per row).
+    calls = reading.sparklines(
+        CredentialType.TOKEN, [(token.pk, token.tenant_id) for token in page.object_list]
+    )
     context = {
         "tab": "tokens",
         # The fields show what the list is filtered by; a value not understood is ignored, not shown.
         "filters": TokenFilterForm(initial={"status": status, "q": term, "breaks_policy": breaks_policy}),
         "page": page,
-        "rows": [_row(token, names, now, policy) for token in page.object_list],
+        "rows": [_row(token, names, now, policy, calls[token.pk]) for token in page.object_list],
         "query": urlencode(
             {
                 k: v
@@ -207,11 +216,12 @@ def create_token(request: HttpRequest) -> HttpResponse:
 @require_GET
 @administrator_required
 def show_token(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show a token's Details and Authorization, with Edit, Revoke and Regenerate Token Secret."""
+    """Show a token's Details, Authorization and Usage, with Edit, Revoke and Regenerate Token Secret."""
     token = _token_or_404(request, pk)
     now = timezone.now()
     names = _organization_names(request, [token])
     row = _row(token, names, now, LifetimePolicy.of(request.tenant))
+    usage = reading.report(CredentialType.TOKEN, token.pk, token.tenant_id, now=now)
     context = {
         "tab": "tokens",
         "row": row,
@@ -222,8 +232,62 @@ def show_token(request: HttpRequest, pk: int) -> HttpResponse:
         "permissions": [(p, label_of(p), p in catalogue.current().permissions) for p in token.permissions],
         "can_reinstate": token.can_be_reinstated(now),
         "old_secret_live": token.previous_secret_live(now),
+        "usage": usage,
+        "chart": chart.daily(usage.days),
+        "chart_id": "token-usage-chart",
     }
+    # report() just brought the counts up to date.
+    review = narrowing.review_narrowing(token, now=now, refresh=False)
+    context["narrowing"] = review
+    context["unused"] = [(p, label_of(p)) for p in review.unused]
     return render(request, "tokens/token_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@administrator_required
+def narrow_token(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show the permissions a token kept and those unused in 30 days; on Remove, remove those (audited).
+
+    The form carries the permissions shown: if others are unused by the time it is posted (one was
+    used, or granted, meanwhile), nothing is removed and the review is shown again as it is now.
+    """
+    token = _token_or_404(request, pk)
+    if request.method == "POST":
+        form = NarrowForm(request.POST, token=token)
+        if form.is_valid():
+            try:
+                removed = narrowing.narrow_token(
+                    token=token,
+                    reviewed=form.cleaned_data["remove"],
+                    by=request.user,
+                    ip=get_client_ip(request),
+                )
+            except ActionRefused as refusal:
+                messages.error(request, str(refusal))
+            else:
+                messages.success(
+                    request,
+                    f"Removed {len(removed)} unused permission(s) from “{token.name}”: {', '.join(removed)}.",
+                )
+                return redirect(_token_url(request, token) + "#unused-permissions")
+        else:
+            messages.error(request, " ".join(form.errors["remove"]))
+        token = _token_or_404(request, pk)  # as it is now, for the review shown again
+    review = narrowing.review_narrowing(token)
+    return render_confirmation(
+        request,
+        NarrowForm(initial={"remove": review.unused}, token=token) if review.can_narrow else None,
+        text="tokens/token_detail.html#narrow-token",
+        title=f"Remove unused permissions of {token.name}",
+        button="Remove unused permissions",
+        cancel_url=_token_url(request, token),
+        cancel_label="Back to the token",
+        tab="tokens",
+        token=token,
+        review=review,
+        removed=[(p, label_of(p)) for p in review.unused],
+        kept=[(p, label_of(p)) for p in review.kept],
+    )
 
 
 @require_http_methods(["GET", "POST"])

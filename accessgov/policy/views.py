@@ -26,6 +26,8 @@ from accessgov.policy.forms import (
     SecurityContactForm,
 )
 from accessgov.policy.models import ApiKey, ApiUser, LifetimePolicy, PolicyAcceptance, PolicyVersion
+from accessgov.usage import chart, reading
+from accessgov.usage.models import CredentialType
 from tenants.access import administrator_required
 
 
@@ -39,6 +41,9 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("name", "pk"),
         settings.ACCESSGOV_PAGE_SIZE,
     )
+    page = api_keys.get_page(request.GET.get("page"))
+    # The calls per day of every key on the page, in one query (never one per row).
+    calls = reading.sparklines(CredentialType.API_KEY, [(key.pk, key.tenant_id) for key in page.object_list])
     policy = PolicyVersion.objects.current()
     context = {
         "tab": "manage",
@@ -48,7 +53,8 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
         "acceptance": PolicyAcceptance.objects.for_tenant(tenant)
         .select_related("version", "accepted_by")
         .first(),
-        "api_keys": api_keys.get_page(request.GET.get("page")),
+        "api_keys": page,
+        "key_rows": [{"api_key": key, "spark": chart.sparkline(calls[key.pk])} for key in page.object_list],
         "partner_id_visible": request.GET.get("partner_id") == "show",
         "agree_form": AgreePolicyForm(initial={"version": policy.version if policy else ""}),
         "key_form": ApiKeyForm(),
@@ -66,11 +72,31 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
 @require_GET
 @administrator_required
 def show_manage_api(request: HttpRequest) -> HttpResponse:
-    """Show Settings > API › Manage API; with htmx, just the Partner ID part when that is asked for."""
-    context = _manage_api_context(request)
+    """Show Settings > API › Manage API; with htmx, just the Partner ID or an API key's usage when asked.
+
+    `?usage=<key>` adds that key's usage (chart, calls by endpoint, addresses) under the key list.
+    """
+    context = _manage_api_context(request, **_key_usage(request))
     if request.htmx and request.htmx.target == "partner-id":
         return render(request, "policy/manage_api.html#partner-id", context)
+    if request.htmx and request.htmx.target == "api-key-usage":
+        return render(request, "policy/manage_api.html#api-key-usage", context)
     return render(request, "policy/manage_api.html", context)
+
+
+def _key_usage(request: HttpRequest) -> dict:
+    """Return the usage of the key `?usage=` names (the tenant's own, else 404), or nothing."""
+    wanted = request.GET.get("usage", "")
+    if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 18):
+        return {}  # a value not understood is ignored, as the lists' filters do
+    api_key = get_object_or_404(ApiKey.objects.for_tenant(request.tenant), pk=int(wanted))
+    usage = reading.report(CredentialType.API_KEY, api_key.pk, api_key.tenant_id)
+    return {
+        "usage_key": api_key,
+        "usage": usage,
+        "chart": chart.daily(usage.days, width=480, height=160),
+        "chart_id": f"api-key-{api_key.pk}-usage-chart",
+    }
 
 
 def _manage_api_url(request: HttpRequest) -> str:

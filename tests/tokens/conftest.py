@@ -4,6 +4,12 @@ import pytest
 
 from tests.factories import ThirdPartyTokenFactory
 
+# Session, user, membership, API access, count, page, the header's tenant switcher and the
+# session save (savepoint, update, release), the tenant's lifetime policy, the expiry banner of
+# Settings > API and the page's calls per day (issue 15: one query for every sparkline); +1 for
+# the names of the organizations on the page.
+LIST_QUERIES = 13
+
 
 @pytest.fixture
 def token(enabled_tenant):

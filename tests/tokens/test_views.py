@@ -11,7 +11,7 @@ from accessgov.core import keys
 from accessgov.core.credentials import Refusal
 from tests.conftest import basic_auth
 from tests.factories import ApiKeyFactory, ApiUserFactory, OrganizationFactory, ThirdPartyTokenFactory
-from tests.tokens.conftest import tokens_url
+from tests.tokens.conftest import LIST_QUERIES, tokens_url
 from tokens.auth import check_token
 from tokens.models import ThirdPartyToken
 
@@ -218,17 +218,11 @@ def test_forged_tenant_and_secret_fields_are_ignored(admin_client, enabled_tenan
 # --- The list -----------------------------------------------------------------------------------
 
 
-# Session, user, membership, API access, count, page, the header's tenant switcher and the
-# session save (savepoint, update, release), the tenant's lifetime policy and the expiry banner of
-# Settings > API; +1 for the names of the organizations on the page.
-LIST_QUERIES = 12
-
-
 def test_the_list_costs_the_same_queries_for_1_and_30_tokens(
-    admin_client, enabled_tenant, tenant, organizations, django_assert_num_queries
+    admin_client, enabled_tenant, tenant, organizations, assert_queries
 ):
     ThirdPartyTokenFactory(tenant=tenant, all_organizations=False, organization_ids=[organizations[0].pk])
-    with django_assert_num_queries(LIST_QUERIES + 1):
+    with assert_queries(LIST_QUERIES + 1):
         response = admin_client.get(tokens_url())
     assert response.status_code == 200
     for n in range(29):
@@ -238,7 +232,7 @@ def test_the_list_costs_the_same_queries_for_1_and_30_tokens(
             all_organizations=n % 2 == 0,
             organization_ids=[organizations[n % 2].pk],
         )
-    with django_assert_num_queries(LIST_QUERIES + 1):
+    with assert_queries(LIST_QUERIES + 1):
         response = admin_client.get(tokens_url())
     assert response.content.decode().count("<tr>") == 1 + 25
 
@@ -323,14 +317,12 @@ def test_htmx_gets_just_the_list_fragment_and_pagination_keeps_the_filter(
     assert page_two.count(">Sync ") == 5
 
 
-def test_the_list_stays_paginated_at_10000_tokens(
-    admin_client, enabled_tenant, tenant, django_assert_num_queries
-):
+def test_the_list_stays_paginated_at_10000_tokens(admin_client, enabled_tenant, tenant, assert_queries):
     ThirdPartyToken.objects.bulk_create(
         ThirdPartyTokenFactory.build(tenant=tenant, name=f"Bulk {n}", token_id=f"agt_bulk{n:08d}")
         for n in range(10_000)
     )
-    with django_assert_num_queries(LIST_QUERIES):
+    with assert_queries(LIST_QUERIES):
         response = admin_client.get(tokens_url() + "?q=Bulk 99")
     assert response.status_code == 200
     assert "Page 1 of 5" in response.content.decode()  # Bulk 99, 990-999, 9900-9999: 111 tokens
