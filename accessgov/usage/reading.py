@@ -126,12 +126,13 @@ def sparklines(
 ) -> dict[int, list[int]]:
     """Return the calls per day (oldest first, DAYS of them) of each (id, tenant) in SUBJECTS.
 
-    For a list page: one Redis round trip for those counted since the last rollup, one query.
+    For a list page, and read-only: one query, and one Redis round trip for the days Redis still
+    holds (a day's number is the larger of Redis's and the last rollup's, as the rollup keeps it).
     """
-    rollup.refresh([(credential_type, pk, tenant_id) for pk, tenant_id in subjects], now=now)
     days = window((now or timezone.now()).astimezone(UTC).date())
     index = {day: n for n, day in enumerate(days)}
     lines = {pk: [0] * DAYS for pk, _ in subjects}
+    live = rollup.live_totals([(credential_type, pk) for pk in lines], now=now)
     rows = (
         CredentialUsage.objects.filter(
             credential_type=credential_type, credential_id__in=list(lines), day__gte=days[0]
@@ -142,6 +143,10 @@ def sparklines(
     )
     for row in rows:
         lines[row["credential_id"]][index[row["day"]]] = row["calls"]
+    for (_, pk), per_day in live.items():
+        for day, calls in per_day.items():
+            if day in index:
+                lines[pk][index[day]] = max(lines[pk][index[day]], calls)
     return lines
 
 

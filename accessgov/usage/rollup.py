@@ -94,6 +94,8 @@ def _copy_batch(client, subjects: list[tuple[str, int, int]], today: date) -> Ru
     for kind, pk, tenant_id in subjects:
         counts = {day: next(replies) for day in days}
         addresses = next(replies)
+        if not any(counts.values()) and not addresses:
+            continue  # nothing in Redis (never counted, or gone with its days): nothing to write
         with transaction.atomic():
             for day, fields in counts.items():
                 run.rows += _store_day(kind, pk, tenant_id, day, fields)
@@ -217,6 +219,33 @@ def refresh(subjects: list[tuple[str, int, int]], *, now: datetime | None = None
         _copy(client, sorted(set(subjects)), (now or timezone.now()).astimezone(UTC).date())
     except Exception:  # noqa: BLE001 - a Redis outage: show the last rollup's numbers
         logger.warning("Usage counts could not be read from Redis; showing the last rollup", exc_info=True)
+
+
+def live_totals(
+    subjects: list[tuple[str, int]], *, now: datetime | None = None
+) -> dict[tuple[str, int], dict]:
+    """Return the calls per day Redis holds for SUBJECTS ((type, id)), in one round trip, writing nothing.
+
+    For list pages: {(type, id): {day: calls}} for the days Redis keeps. Empty without Redis (the
+    process's own counts are written first instead) or when Redis does not answer in time.
+    """
+    client = _client()
+    if client is None:
+        counting.flush()
+        return {}
+    if not subjects:
+        return {}
+    days = _live_days((now or timezone.now()).astimezone(UTC).date())
+    try:
+        pipe = client.pipeline(transaction=False)
+        for kind, pk in subjects:
+            for day in days:
+                pipe.hvals(counting.day_key(kind, pk, day))
+        replies = iter(pipe.execute())
+    except Exception:  # noqa: BLE001 - a Redis outage: the list shows the last rollup
+        logger.warning("Usage counts could not be read from Redis; showing the last rollup", exc_info=True)
+        return {}
+    return {(kind, pk): {day: sum(int(v) for v in next(replies)) for day in days} for kind, pk in subjects}
 
 
 def refresh_tenant(tenant_id: int, *, now: datetime | None = None) -> None:

@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from accessgov.usage.models import CredentialAddress, CredentialType, CredentialUsage
 from tests.factories import (
     ThirdPartyTokenFactory,
     TrustedApplicationAuthorizationFactory,
@@ -26,6 +27,43 @@ from tokens.models import generate_token_id
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 SAVING = os.environ.get("ACCESSGOV_SCREENSHOTS") == "1"
 MASK = "agk_•••••••••••••••••••••••••••••"
+
+
+def record_usage(token, now) -> None:
+    """Give TOKEN thirty days of calls, a few refused and rate-limited, from two addresses."""
+    rows = []
+    for age in range(30):
+        day = (now - timedelta(days=age)).date()
+        calls = {("GET Me", "Me.Read", "allowed"): 40 + (age * 7) % 23}
+        calls[("GET Organizations", "Organizations.Read", "allowed")] = 120 + (age * 13) % 40
+        if age % 6 == 2:
+            calls[("GET Organizations", "Organizations.Read", "rate_limited")] = 9
+        if age in (3, 4):
+            calls[("GET Me", "Me.Read", "ip_not_allowed")] = 5
+        for (endpoint, permission, outcome), count in calls.items():
+            rows.append(
+                CredentialUsage(
+                    tenant=token.tenant,
+                    credential_type=CredentialType.TOKEN,
+                    credential_id=token.pk,
+                    day=day,
+                    endpoint=endpoint,
+                    permission=permission,
+                    outcome=outcome,
+                    calls=count,
+                )
+            )
+    CredentialUsage.objects.bulk_create(rows)
+    for address, first, last in (("203.0.113.14", 41, 0), ("198.51.100.20", 4, 3)):
+        CredentialAddress.objects.create(
+            tenant=token.tenant,
+            credential_type=CredentialType.TOKEN,
+            credential_id=token.pk,
+            address=address,
+            first_seen=now - timedelta(days=first),
+            last_seen=now - timedelta(days=last, minutes=7),
+            last_endpoint="GET Organizations",
+        )
 
 
 @pytest.fixture
@@ -83,7 +121,7 @@ def test_an_administrator_walks_the_main_pages_for_the_readme(
             **fields,
         )
 
-    token(
+    billing = token(
         "Nightly billing export",
         41,
         permissions=["Me.Read", "Organizations.Read"],
@@ -103,10 +141,17 @@ def test_an_administrator_walks_the_main_pages_for_the_readme(
     )
     token("Old inventory script", 60, revoked_at=now - timedelta(days=4))
     token("Quarterly audit", 1, starts_at=now + timedelta(days=9))
+    record_usage(billing, now)  # a month of nightly runs, as rollup_usage leaves them
     page.goto(f"{base}/tokens/")
     expect(page.get_by_role("cell", name="Nightly billing export")).to_be_visible()
     expect(page.get_by_text(re.compile("^Revoked — deleted on"))).to_be_visible()
     shoot("tokens", "Third-Party Tokens")
+
+    # Its usage, opened from the list.
+    page.get_by_role("link", name="Nightly billing export").click()
+    expect(page.get_by_role("heading", name="Permissions not used in 30 days")).to_be_visible()
+    shoot("token-usage", "Nightly billing export")
+    page.goto(f"{base}/tokens/")
 
     page.get_by_role("link", name="Create Token").click()
     page.get_by_label("Name").fill("Backup reporting")
