@@ -95,6 +95,19 @@ def seed(env: dict[str, str], script: str = SEED) -> str:
     return out.strip().splitlines()[-1]
 
 
+def start_gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    """Start accessgov under gunicorn (2 sync workers) with ENV on a free port; return it and the port."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "accessgov.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"]
+        + ["--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    return server, port
+
+
 def wait_for(port: int, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -146,24 +159,7 @@ def main() -> int:
     env["DJANGO_SETTINGS_MODULE"] = "bench.settings"  # the product's URLs and the bare views
     reset_database()
     credentials = seed(env)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "accessgov.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    server, port = start_gunicorn(env)
     try:
         wait_for(port)
         import base64

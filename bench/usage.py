@@ -29,25 +29,7 @@ import api as single  # noqa: E402 - bench/api.py: database, environment, gunico
 
 
 def start(env: dict[str, str], counting: bool) -> tuple[subprocess.Popen, int]:
-    port = single.free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "accessgov.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=single.ROOT,
-        env={**env, "ACCESSGOV_USAGE_COUNTING": "true" if counting else "false"},
-        start_new_session=True,
-    )
-    return server, port
+    return single.start_gunicorn({**env, "ACCESSGOV_USAGE_COUNTING": "true" if counting else "false"})
 
 
 def counted_calls() -> int:
