@@ -105,7 +105,11 @@ def narrow_token(
     """
     now = now or timezone.now()
     # Calls counted since the review count: a permission used meanwhile is not removed.
-    rollup.refresh([(CredentialType.TOKEN, token.pk, token.tenant_id)], now=now)
+    if not rollup.refresh([(CredentialType.TOKEN, token.pk, token.tenant_id)], now=now):
+        raise ActionRefused(
+            "Nothing was removed: the newest calls of this token could not be read just now, so a "
+            "permission used since the last count could be taken away. Try again in a minute."
+        )
     with transaction.atomic():
         locked = ThirdPartyToken.objects.select_for_update().filter(pk=token.pk).first()
         if locked is None:

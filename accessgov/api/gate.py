@@ -291,7 +291,10 @@ def judge(
         if (tenant_id := getattr(record, "tenant_id", None)) is not None:
             request.api_failure_tenants = (tenant_id,)
         if record is not None:
-            request.api_usage = _usage(presented, record, endpoint, ip, outcome=error.code)
+            # A wrong secret names the credential but proves nothing: counted, its address not kept
+            # (a stranger must not push the real addresses out of the console's list).
+            address = "" if error.code == INVALID[0] else ip
+            request.api_usage = _usage(presented, record, endpoint, address, outcome=error.code)
         raise
     if presented.cacheable:
         cache.put(cache_key, record, versions)

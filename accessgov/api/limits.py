@@ -551,8 +551,12 @@ class CacheLimiter:
         usage: usage_counting.Hit | None = None,
     ) -> int:
         # The embedded default keeps no record of whose credentials failed (no Redis: no list).
+        block_for = self._count_failure(ip=ip, now=now)
         if usage is not None:
             usage_counting.count_in_memory(usage, usage.outcome or kind, now)
+        return block_for
+
+    def _count_failure(self, *, ip: str, now: float) -> int:
         bucket = ip_bucket(ip)
         tiers = failure_tiers()
         with _address_lock:

@@ -50,7 +50,7 @@ class Hit:
     tenant_id: int
     endpoint: str
     permission: str
-    address: str
+    address: str  # empty: not recorded (a call whose secret did not match)
     outcome: str = ""  # empty: decided by the rate limits (allowed or rate-limited)
 
     @property
@@ -93,8 +93,13 @@ def dirty_key() -> str:
 
 
 def tenant_key(tenant_id: int) -> str:
-    """Return the set of the tenant's credentials counted in the last LIVE_DAYS (GET /api/v1/Usage)."""
+    """Return the sorted set of the tenant's credentials by last call, the last LIVE_DAYS (GET /api/v1/Usage)."""
     return f"{prefix()}t:{tenant_id}"
+
+
+def tenant_copied_key(tenant_id: int) -> str:
+    """Return the key holding when GET /api/v1/Usage last copied the tenant's credentials (ms)."""
+    return f"{prefix()}tc:{tenant_id}"
 
 
 def rolling_key() -> str:
@@ -119,22 +124,28 @@ local function count_usage(k, a, outcome)
   redis.call('HINCRBY', KEYS[k], outcome .. ARGV[a], 1)
   redis.call('PEXPIRE', KEYS[k], ttl)
   local address = ARGV[a + 1]
-  local seen = redis.call('HGET', KEYS[k + 1], address)
-  local first = now
-  if seen then first = string.match(seen, '^(%d+)') or now end
-  redis.call('HSET', KEYS[k + 1], address, first .. '|' .. now .. '|' .. ARGV[a + 2])
-  if redis.call('HLEN', KEYS[k + 1]) > tonumber(ARGV[a + 5]) then
-    local all = redis.call('HGETALL', KEYS[k + 1])
-    local oldest, oldest_at = nil, nil
-    for i = 1, #all, 2 do
-      local last = tonumber(string.match(all[i + 1], '^%d+|(%d+)'))
-      if oldest_at == nil or last < oldest_at then oldest, oldest_at = all[i], last end
+  -- No address for a call whose secret did not match: a stranger must not push the real ones out.
+  if address ~= '' then
+    local seen = redis.call('HGET', KEYS[k + 1], address)
+    local first = now
+    if seen then first = string.match(seen, '^(%d+)') or now end
+    redis.call('HSET', KEYS[k + 1], address, first .. '|' .. now .. '|' .. ARGV[a + 2])
+    if redis.call('HLEN', KEYS[k + 1]) > tonumber(ARGV[a + 5]) then
+      local all = redis.call('HGETALL', KEYS[k + 1])
+      local oldest, oldest_at = nil, nil
+      for i = 1, #all, 2 do
+        local last = tonumber(string.match(all[i + 1], '^%d+|(%d+)'))
+        if oldest_at == nil or last < oldest_at then oldest, oldest_at = all[i], last end
+      end
+      redis.call('HDEL', KEYS[k + 1], oldest)
     end
-    redis.call('HDEL', KEYS[k + 1], oldest)
+    redis.call('PEXPIRE', KEYS[k + 1], ttl)
   end
-  redis.call('PEXPIRE', KEYS[k + 1], ttl)
   redis.call('SADD', KEYS[k + 2], ARGV[a + 6])
-  redis.call('SADD', KEYS[k + 3], ARGV[a + 6])
+  -- The tenant's credentials by last call, the last LIVE_DAYS only (GET /api/v1/Usage copies
+  -- those called since its last copy).
+  redis.call('ZADD', KEYS[k + 3], now, ARGV[a + 6])
+  redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', now - ttl)
   redis.call('PEXPIRE', KEYS[k + 3], ttl)
 end
 """
@@ -178,19 +189,21 @@ def count_in_memory(hit: Hit, outcome: str, now: float) -> None:
     key = (hit.credential_type, hit.credential_id, hit.tenant_id, day, hit.endpoint, hit.permission, outcome)
     with _lock:
         _calls[key] = _calls.get(key, 0) + 1
-        seen = _addresses.get((hit.credential_type, hit.credential_id, hit.tenant_id, hit.address))
-        if seen is None:
-            _addresses[(hit.credential_type, hit.credential_id, hit.tenant_id, hit.address)] = [
-                now,
-                now,
-                hit.endpoint,
-            ]
+        where = (hit.credential_type, hit.credential_id, hit.tenant_id, hit.address)
+        seen = _addresses.get(where)
+        if not hit.address:
+            pass  # a call whose secret did not match: its address is not recorded
+        elif seen is None:
+            _addresses[where] = [now, now, hit.endpoint]
         else:
             seen[1], seen[2] = now, hit.endpoint
         every = float(getattr(settings, "ACCESSGOV_USAGE_FLUSH_SECONDS", 60))
         due = every > 0 and time.monotonic() - _last_flush >= every
     if due:
-        flush()
+        try:
+            flush()
+        except Exception:  # noqa: BLE001 - never the request's (nor its limits') problem
+            logger.exception("Could not write usage counts; they are kept and tried again later")
 
 
 def flush() -> int:
@@ -203,21 +216,31 @@ def flush() -> int:
         _last_flush = time.monotonic()
     if not calls and not addresses:
         return 0
-    try:
-        with transaction.atomic():
-            for (kind, pk, tenant_id, day, endpoint, permission, outcome), count in calls.items():
-                _add_calls(kind, pk, tenant_id, day, endpoint, permission, outcome, count)
-            for (kind, pk, tenant_id, address), (first, last, endpoint) in addresses.items():
-                _see_address(kind, pk, tenant_id, address, first, last, endpoint)
-    except Exception:
-        # Put them back: a database that failed now may answer on the next flush.
-        with _lock:
-            for key, count in calls.items():
-                _calls[key] = _calls.get(key, 0) + count
-            for key, seen in addresses.items():
-                _addresses.setdefault(key, seen)
-        raise
-    return len(calls) + len(addresses)
+    written = 0
+    work = [(_add_calls, key, count) for key, count in calls.items()]
+    work += [(_see_address, key, seen) for key, seen in addresses.items()]
+    for n, (write, key, value) in enumerate(work):
+        try:
+            with transaction.atomic():
+                write(*key, value)
+            written += 1
+        except IntegrityError:
+            # Its tenant was deleted meanwhile: nothing to keep it for.
+            logger.warning("Usage counts of a deleted tenant dropped: %s", key[:3])
+        except Exception:
+            # Put the rest back: a database that failed now may answer on the next flush.
+            _put_back(work[n:])
+            raise
+    return written
+
+
+def _put_back(work) -> None:
+    with _lock:
+        for write, key, value in work:
+            if write is _add_calls:
+                _calls[key] = _calls.get(key, 0) + value
+            else:
+                _addresses.setdefault(key, value)
 
 
 def _add_calls(kind, pk, tenant_id, day, endpoint, permission, outcome, count) -> None:
@@ -239,10 +262,13 @@ def _add_calls(kind, pk, tenant_id, day, endpoint, permission, outcome, count) -
                 calls=count,
             )
     except IntegrityError:
-        rows.update(calls=F("calls") + count)
+        # Created meanwhile by another process; or its tenant is gone (nothing to add to: raise).
+        if not rows.update(calls=F("calls") + count):
+            raise
 
 
-def _see_address(kind, pk, tenant_id, address, first, last, endpoint) -> None:
+def _see_address(kind, pk, tenant_id, address, seen: list) -> None:
+    first, last, endpoint = seen
     first_at, last_at = datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
     row = CredentialAddress.objects.filter(credential_type=kind, credential_id=pk, address=address).first()
     if row is None:

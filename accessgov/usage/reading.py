@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
+from accessgov.core import catalogue
 from accessgov.usage import rollup
 from accessgov.usage.models import ALLOWED, CredentialAddress, CredentialUsage, outcome_label
 
@@ -165,4 +166,11 @@ def unused_permissions(
         .values_list("permission", flat=True)
         .distinct()
     )
+    # A widening permission with no endpoint of its own (AuditEvents.ReadAddresses) is used by
+    # every call of the permission it widens: that call's answer showed what it adds.
+    known = catalogue.current()
+    own_endpoints = {endpoint.permission for endpoint in known.endpoints}
+    for permission in known.all_permissions:
+        if permission.widens in used and permission.name not in own_endpoints:
+            used.add(permission.name)
     return sorted(set(granted) - used)

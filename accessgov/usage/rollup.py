@@ -6,6 +6,7 @@ is current. Redis holds each day's counts as totals, and the copy keeps the larg
 numbers, so copying twice changes nothing and a run killed halfway is finished by the next one.
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accessgov.usage import counting
@@ -96,10 +97,16 @@ def _copy_batch(client, subjects: list[tuple[str, int, int]], today: date) -> Ru
         addresses = next(replies)
         if not any(counts.values()) and not addresses:
             continue  # nothing in Redis (never counted, or gone with its days): nothing to write
-        with transaction.atomic():
-            for day, fields in counts.items():
-                run.rows += _store_day(kind, pk, tenant_id, day, fields)
-            run.addresses += _store_addresses(kind, pk, tenant_id, addresses)
+        try:
+            with transaction.atomic():
+                for day, fields in counts.items():
+                    run.rows += _store_day(kind, pk, tenant_id, day, fields)
+                run.addresses += _store_addresses(kind, pk, tenant_id, addresses)
+        except IntegrityError:
+            # Its tenant was deleted since: nothing to keep. Anything else stops the run (and the
+            # next run starts again with this credential).
+            logger.warning("Usage of %s %s dropped: its tenant %s is gone", kind, pk, tenant_id)
+            continue
         run.credentials += 1
     return run
 
@@ -107,14 +114,26 @@ def _copy_batch(client, subjects: list[tuple[str, int, int]], today: date) -> Ru
 def _store_day(kind: str, pk: int, tenant_id: int, day: date, fields: dict) -> int:
     if not fields:
         return 0
+    # Locked (PostgreSQL): a page's refresh and the rollup copying the same day at once each keep
+    # the larger number of the other's, never lower it.
     existing = {
         (row.endpoint, row.outcome): row.calls
-        for row in CredentialUsage.objects.filter(credential_type=kind, credential_id=pk, day=day)
+        for row in CredentialUsage.objects.select_for_update().filter(
+            credential_type=kind, credential_id=pk, day=day
+        )
     }
-    rows = []
+    # One row per endpoint and outcome: an endpoint whose permission changed in the catalogue
+    # during the day has two fields, added up under the permission that counted more.
+    totals: dict[tuple[str, str], list] = {}
     for name, value in fields.items():
         outcome, permission, endpoint = counting.parse_field(_text(name))
-        calls = max(int(value), existing.get((endpoint, outcome), 0))
+        total = totals.setdefault((endpoint, outcome), [0, permission, 0])
+        total[0] += int(value)
+        if int(value) > total[2]:
+            total[1], total[2] = permission, int(value)
+    rows = []
+    for (endpoint, outcome), (value, permission, _) in totals.items():
+        calls = max(value, existing.get((endpoint, outcome), 0))
         rows.append(
             CredentialUsage(
                 tenant_id=tenant_id,
@@ -144,7 +163,10 @@ def _store_addresses(kind: str, pk: int, tenant_id: int, addresses: dict) -> int
     if not addresses:
         return 0
     existing = {
-        row.address: row for row in CredentialAddress.objects.filter(credential_type=kind, credential_id=pk)
+        row.address: row
+        for row in CredentialAddress.objects.select_for_update().filter(
+            credential_type=kind, credential_id=pk
+        )
     }
     rows = []
     for name, value in addresses.items():
@@ -203,22 +225,23 @@ def rollup(*, now: datetime | None = None) -> Run:
     return run
 
 
-def refresh(subjects: list[tuple[str, int, int]], *, now: datetime | None = None) -> None:
+def refresh(subjects: list[tuple[str, int, int]], *, now: datetime | None = None) -> bool:
     """Bring the counts of SUBJECTS ((type, id, tenant)) up to date in the database before a read.
 
-    Bounded like every Redis call in a request (ACCESSGOV_REDIS_TIMEOUT): when Redis does not
-    answer, the page shows what the last rollup copied.
+    Return whether they are current. Bounded like every Redis call in a request
+    (ACCESSGOV_REDIS_TIMEOUT): when Redis does not answer, the page shows what the last rollup
+    copied (and False says so).
     """
     client = _client()
-    if client is None:
-        counting.flush()
-        return
-    if not subjects:
-        return
     try:
-        _copy(client, sorted(set(subjects)), (now or timezone.now()).astimezone(UTC).date())
-    except Exception:  # noqa: BLE001 - a Redis outage: show the last rollup's numbers
-        logger.warning("Usage counts could not be read from Redis; showing the last rollup", exc_info=True)
+        if client is None:
+            counting.flush()
+        elif subjects:
+            _copy(client, sorted(set(subjects)), (now or timezone.now()).astimezone(UTC).date())
+    except Exception:  # noqa: BLE001 - an outage: show the last rollup's numbers
+        logger.warning("Usage counts could not be brought up to date; showing the last rollup", exc_info=True)
+        return False
+    return True
 
 
 def live_totals(
@@ -248,15 +271,33 @@ def live_totals(
     return {(kind, pk): {day: sum(int(v) for v in next(replies)) for day in days} for kind, pk in subjects}
 
 
-def refresh_tenant(tenant_id: int, *, now: datetime | None = None) -> None:
-    """Bring every credential of TENANT_ID counted in the last days Redis keeps up to date (GET /api/v1/Usage)."""
+LIVE_MS = counting.LIVE_DAYS * 86_400_000
+# App servers' clocks differ a little: a call stamped by a server slightly behind still counts as new.
+CLOCK_SKEW_MS = 5_000
+
+
+def refresh_tenant(tenant_id: int, *, now: datetime | None = None) -> bool:
+    """Bring TENANT_ID's credentials called since its last refresh up to date (GET /api/v1/Usage).
+
+    Only those called since the previous refresh are copied (the tenant's sorted set by last call),
+    so reading the usage again costs nothing more. Return whether the numbers are current.
+    """
     client = _client()
     if client is None:
-        counting.flush()
-        return
+        return refresh([], now=now)
+    copied = counting.tenant_copied_key(tenant_id)
     try:
-        # The tenant's own set: its credentials counted in the days Redis keeps, whatever the others'.
-        subjects = _members(client.smembers(counting.tenant_key(tenant_id)))
-        _copy(client, subjects, (now or timezone.now()).astimezone(UTC).date())
+        now_ms = int((now or timezone.now()).timestamp() * 1000)
+        # Taken before the read: a call counted while this copy runs is copied again next time.
+        since = client.set(copied, now_ms, get=True, px=LIVE_MS)
+        members = client.zrangebyscore(
+            counting.tenant_key(tenant_id), int(since or 0) - CLOCK_SKEW_MS, "+inf"
+        )
+        _copy(client, _members(members), (now or timezone.now()).astimezone(UTC).date())
     except Exception:  # noqa: BLE001
         logger.warning("Usage counts could not be read from Redis; showing the last rollup", exc_info=True)
+        # The next refresh copies everything again (Redis failing already: the rollup copies it).
+        with contextlib.suppress(Exception):
+            client.delete(copied)
+        return False
+    return True

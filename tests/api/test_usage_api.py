@@ -36,8 +36,10 @@ def _auth(token) -> str:
 
 @pytest.fixture
 def reader(enabled_tenant):
-    """A token of the tenant that may read its usage, and nothing else."""
-    return ThirdPartyTokenFactory(tenant=enabled_tenant, name="Usage reader", permissions=["Usage.Read"])
+    """A token of the tenant that may read its usage and the addresses in it, and nothing else."""
+    return ThirdPartyTokenFactory(
+        tenant=enabled_tenant, name="Usage reader", permissions=["Usage.Read", "Usage.ReadAddresses"]
+    )
 
 
 @pytest.fixture
@@ -250,9 +252,23 @@ def test_a_credential_without_usage_read_is_refused_naming_the_permission(api, w
     response = _call(api, path, _auth(worker))
     assert error_of(response) == (403, "permission_missing")
     assert response.json()["Error"]["Message"] == (
-        "This token lacks the permission Usage.Read (Read how often each credential called the API, "
-        "and from which addresses). An administrator can add it under Edit Permissions."
+        "This token lacks the permission Usage.Read (Read how often each credential called the API). "
+        "An administrator can add it under Edit Permissions."
     )
+
+
+def test_addresses_are_shown_only_with_the_widening_permission(api, enabled_tenant, worker):
+    """Client addresses are personal data: Usage.Read alone lists when and what, never where from."""
+    _call(api, "Me", _auth(worker), ip=HOME)
+    plain = ThirdPartyTokenFactory(tenant=enabled_tenant, permissions=["Usage.Read"])
+    response = _call(
+        api, "Usage/Addresses", _auth(plain), **{"$filter": f"CredentialId eq '{worker.token_id}'"}
+    )
+    [row] = response.json()["Data"]
+    assert row["Address"] is None and row["LastEndpoint"] == "GET Me"
+    assert HOME not in response.content.decode()
+    refused = _call(api, "Usage/Addresses", _auth(plain), **{"$filter": f"Address eq '{HOME}'"})
+    assert error_of(refused)[0] == 400
 
 
 @pytest.mark.parametrize(

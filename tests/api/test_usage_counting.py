@@ -167,11 +167,28 @@ def test_a_hung_redis_costs_a_page_one_timeout_and_shows_the_last_rollup(hung_re
 def test_a_tenant_refresh_reads_only_its_own_credentials(real_redis, api, token, other_tenant):
     _call(api, "Me", basic_auth(token.token_id, token.secret))
     client = caches["default"]._cache.get_client(None, write=True)
-    assert client.smembers(counting.tenant_key(token.tenant_id)) == {
-        f"token:{token.pk}:{token.tenant_id}".encode()
-    }
+    member = f"token:{token.pk}:{token.tenant_id}".encode()
+    assert client.zrange(counting.tenant_key(token.tenant_id), 0, -1) == [member]
     assert not client.exists(counting.tenant_key(other_tenant.pk))
     rollup.refresh_tenant(other_tenant.pk)
     assert not CredentialUsage.objects.exists()
-    rollup.refresh_tenant(token.tenant_id)
+    assert rollup.refresh_tenant(token.tenant_id)
     assert CredentialUsage.objects.get().calls == 1
+    # Read again with nothing called since (the last copy past the clock-skew margin): no query.
+    client.set(counting.tenant_copied_key(token.tenant_id), int(time.time() * 1000) + 60_000)
+    with CaptureQueriesContext(connection) as again:
+        assert rollup.refresh_tenant(token.tenant_id)
+    assert again.captured_queries == []
+
+
+def test_an_endpoint_whose_permission_changed_during_the_day_is_added_up_in_one_row(real_redis, token):
+    """A catalogue edit (or a rolling deploy) gives one endpoint two permissions in one day's hash."""
+    client = caches["default"]._cache.get_client(None, write=True)
+    day = datetime.now(UTC).date()
+    key = counting.day_key(CredentialType.TOKEN, token.pk, day)
+    client.hset(key, counting.field("allowed", "Old.Read", "GET Me"), 2)
+    client.hset(key, counting.field("allowed", "Me.Read", "GET Me"), 5)
+    client.sadd(counting.dirty_key(), f"token:{token.pk}:{token.tenant_id}")
+    assert rollup.rollup().credentials == 1
+    row = CredentialUsage.objects.get()
+    assert (row.endpoint, row.permission, row.calls) == ("GET Me", "Me.Read", 7)

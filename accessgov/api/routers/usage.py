@@ -179,7 +179,9 @@ ADDRESS = Resource(
     Field("CredentialType", "credential_kind", "credential_kind"),
     Field("CredentialId", "credential_ref", "credential_ref"),
     Field("CredentialName", "credential_name", "credential_name"),
-    Field("Address", "address", "address"),
+    # Client addresses are personal data of the integrations' people: shown only with the widening
+    # permission (like the administrators' addresses in AuditEvents).
+    Field("Address", "address", permission="Usage.ReadAddresses"),
     Field("FirstSeen", "first", "first_seen"),
     Field("LastSeen", "last", "last_seen"),
     Field("LastEndpoint", "last_endpoint"),
@@ -245,6 +247,6 @@ def list_usage_addresses(request: HttpRequest):
     return list_response(
         request,
         query,
-        lambda values: ADDRESS.serialize(SimpleNamespace(**values)),
+        lambda values: ADDRESS.serialize(SimpleNamespace(**values), principal.permissions),
         page=lambda rows: _with_last_endpoints(rows, named),
     )

@@ -56,8 +56,15 @@ OWN_PERMISSIONS: tuple[Permission, ...] = (
     Permission(
         "Usage.Read",
         "Usage",
-        "Read how often each credential called the API, and from which addresses",
+        "Read how often each credential called the API",
         OWN_SERVICE,
+    ),
+    Permission(
+        "Usage.ReadAddresses",
+        "Usage",
+        "See the client addresses each credential was used from",
+        OWN_SERVICE,
+        widens="Usage.Read",
     ),
     Permission("Notify.Send", "Notify", "Send a notification to webhook destinations", OWN_SERVICE),
 )
