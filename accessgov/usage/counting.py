@@ -14,6 +14,7 @@ ACCESSGOV_USAGE_FLUSH_SECONDS on a call, and at exit.
 """
 
 import atexit
+import functools
 import logging
 import threading
 import time
@@ -121,16 +122,16 @@ LUA = """
 local function count_usage(k, a, outcome)
   local now = ARGV[a + 3]
   local ttl = tonumber(ARGV[a + 4])
-  redis.call('HINCRBY', KEYS[k], outcome .. ARGV[a], 1)
-  redis.call('PEXPIRE', KEYS[k], ttl)
+  -- Each command is paid on every call: expiries and trims only when something new was added.
+  if redis.call('HINCRBY', KEYS[k], outcome .. ARGV[a], 1) == 1 then redis.call('PEXPIRE', KEYS[k], ttl) end
   local address = ARGV[a + 1]
   -- No address for a call whose secret did not match: a stranger must not push the real ones out.
   if address ~= '' then
     local seen = redis.call('HGET', KEYS[k + 1], address)
     local first = now
     if seen then first = string.match(seen, '^(%d+)') or now end
-    redis.call('HSET', KEYS[k + 1], address, first .. '|' .. now .. '|' .. ARGV[a + 2])
-    if redis.call('HLEN', KEYS[k + 1]) > tonumber(ARGV[a + 5]) then
+    local added = redis.call('HSET', KEYS[k + 1], address, first .. '|' .. now .. '|' .. ARGV[a + 2])
+    if added == 1 and redis.call('HLEN', KEYS[k + 1]) > tonumber(ARGV[a + 5]) then
       local all = redis.call('HGETALL', KEYS[k + 1])
       local oldest, oldest_at = nil, nil
       for i = 1, #all, 2 do
@@ -144,20 +145,31 @@ local function count_usage(k, a, outcome)
   redis.call('SADD', KEYS[k + 2], ARGV[a + 6])
   -- The tenant's credentials by last call, the last LIVE_DAYS only (GET /api/v1/Usage copies
   -- those called since its last copy).
-  redis.call('ZADD', KEYS[k + 3], now, ARGV[a + 6])
-  redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', now - ttl)
+  if redis.call('ZADD', KEYS[k + 3], now, ARGV[a + 6]) == 1 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', now - ttl)
+  end
   redis.call('PEXPIRE', KEYS[k + 3], ttl)
 end
 """
 
 
+@functools.lru_cache(maxsize=4)
+def _day(day_number: int) -> date:
+    return date.fromordinal(EPOCH_ORDINAL + day_number)
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 def redis_keys(hit: Hit, now: float) -> list[str]:
-    day = datetime.fromtimestamp(now, UTC).date()
+    day = _day(int(now // 86_400))  # the UTC day, without building a datetime per call
+    start = prefix()  # the names day_key(), address_key(), dirty_key() and tenant_key() give
+    credential = f"{hit.credential_type}:{hit.credential_id}"
     return [
-        day_key(hit.credential_type, hit.credential_id, day),
-        address_key(hit.credential_type, hit.credential_id),
-        dirty_key(),
-        tenant_key(hit.tenant_id),
+        f"{start}d:{day.isoformat()}:{credential}",
+        f"{start}a:{credential}",
+        f"{start}dirty",
+        f"{start}t:{hit.tenant_id}",
     ]
 
 
