@@ -372,11 +372,13 @@ def endpoint(router: Router, method: str, path: str, *, schema, status: int = 20
     )
 
 
-def operator_endpoint(router: Router, method: str, path: str, *, schema, status: int = 200, **options):
+def operator_endpoint(
+    router: Router, method: str, path: str, *, schema, status: int = 200, created: bool = False, **options
+):
     """Return the decorator that serves METHOD PATH of the operator's API (/api/operator/v1/) on
     ROUTER behind the gate, which admits only operator keys holding the catalogue's permission
-    (accessgov.core.catalogue.OPERATOR_ENDPOINTS)."""
+    (accessgov.core.catalogue.OPERATOR_ENDPOINTS). CREATED: an upsert, answering 201 with SCHEMA
+    when it created and STATUS when it changed or kept."""
     operator = catalogue.current().operator_endpoint(method, path)
-    return router.api_operation(
-        [method], path, auth=Governed(operator), response={status: schema, **ERRORS}, **options
-    )
+    answers = {status: schema, **({201: schema} if created else {}), **ERRORS}
+    return router.api_operation([method], path, auth=Governed(operator), response=answers, **options)

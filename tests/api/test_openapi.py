@@ -61,3 +61,14 @@ def test_every_link_names_an_operation_that_exists():
         for link in response.get("links", {}).values()
     ]
     assert links and all(link["operationId"] in ids for link in links)
+
+
+def test_the_operator_upserts_declare_the_201_they_answer_when_they_create():
+    paths = openapi_schema()["paths"]
+    for path in (
+        "/api/operator/v1/Tenants",
+        "/api/operator/v1/Organizations",
+        "/api/operator/v1/Memberships",
+    ):
+        answers = paths[path]["post"]["responses"]
+        assert answers[201]["content"] == answers[200]["content"], path

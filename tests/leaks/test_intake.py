@@ -8,11 +8,13 @@ import json
 import logging
 
 import pytest
+from django.db import connection
 
 from accessgov.audit.models import AuditEvent
 from accessgov.core import keys, mail
 from tests.api.conftest import API, ApiClient
 from tests.conftest import basic_auth, bearer_auth
+from tokens.models import ThirdPartyToken
 
 pytestmark = pytest.mark.django_db
 URL = "/security/leaks/v1/reports"
@@ -130,3 +132,13 @@ def test_a_leaked_secret_reaches_subscribed_destinations_as_credential_leaked(
         report(client, [token.secret])
     delivery = WebhookDelivery.objects.get(event_type="credential.leaked")
     assert token.token_id in delivery.body and token.secret not in delivery.body
+
+
+def test_a_token_secret_is_found_by_an_index_not_by_reading_every_token():
+    """A reported token secret holds no token ID: the lookup by digest must use token_digest."""
+    query = ThirdPartyToken.objects.filter(digest__in=["0" * 64])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a small test table would be read whole
+        plan = query.explain()
+    assert "token_digest" in plan, plan

@@ -96,6 +96,7 @@ def list_memberships(request: HttpRequest):
     "Memberships",
     schema=OperatorMembershipUpserted,
     operation_id="operator_upsert_membership",
+    created=True,
 )
 def upsert_membership(request: HttpRequest, body: MembershipIn):
     """Give the person with Email the Role (administrator, technician, viewer) in the tenant.

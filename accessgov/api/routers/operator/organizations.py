@@ -90,6 +90,7 @@ def list_organizations(request: HttpRequest):
     "Organizations",
     schema=OperatorOrganizationUpserted,
     operation_id="operator_upsert_organization",
+    created=True,
 )
 def upsert_organization(request: HttpRequest, body: OrganizationIn):
     """Create or rename the organization with this ExternalId in the tenant with TenantExternalId.

@@ -99,7 +99,12 @@ def get_tenant(request: HttpRequest, tenant_id: int):
 
 
 @operator_endpoint(
-    router, "POST", "Tenants", schema=OperatorTenantUpserted, operation_id="operator_upsert_tenant"
+    router,
+    "POST",
+    "Tenants",
+    schema=OperatorTenantUpserted,
+    operation_id="operator_upsert_tenant",
+    created=True,
 )
 def upsert_tenant(request: HttpRequest, body: TenantIn):
     """Create or change the tenant with this ExternalId (idempotent: the same body twice changes nothing).
