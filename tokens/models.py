@@ -161,6 +161,9 @@ class ThirdPartyToken(RetiringSecret, models.Model):
             # A reported leak (accessgov.leaks): a token secret holds no token ID, so it is found
             # by its digest; without this every report would read the whole table.
             models.Index(fields=["digest"], name="token_digest"),
+            models.Index(
+                fields=["previous_digest"], name="token_previous_digest", condition=~Q(previous_digest="")
+            ),
             # The console list: one tenant's tokens, newest first, paginated.
             models.Index(fields=["tenant", "-created_at", "-id"], name="token_tenant_newest"),
             # purge_revoked: each tenant's revoked tokens, oldest revocation first.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from oauth2_provider.models import RefreshToken
 
@@ -129,9 +130,14 @@ def _operator_owned(row, kind: str) -> Found:
 
 
 def _token_by_secret(value: str) -> ThirdPartyToken | None:
-    # A token secret is found by its digest under each pepper in force (the secret holds no token ID).
+    # A token secret is found by its digest under each pepper in force (the secret holds no token ID),
+    # and so is an old secret still working during a rotation's overlap (both digests are indexed).
     digests = [keys.digest_secret(value, pepper_id) for pepper_id in settings.KEY_PEPPERS]
-    return ThirdPartyToken.objects.select_related("tenant", "created_by").filter(digest__in=digests).first()
+    rows = ThirdPartyToken.objects.select_related("tenant", "created_by").filter(
+        Q(digest__in=digests) | Q(previous_digest__in=digests)
+    )
+    now = timezone.now()
+    return next((row for row in rows[:2] if row.match_secret(value, now) is not None), None)
 
 
 def identify_secret(value: str) -> Found | None:
@@ -145,7 +151,9 @@ def identify_secret(value: str) -> Found | None:
     visible = keys.visible_prefix(value, prefix)
     if prefix == keys.API_KEY_PREFIX:
         row = ApiKey.objects.select_related("tenant", "created_by").filter(prefix=visible).first()
-        return _api_key(row, is_secret=True) if row is not None and row.matches(value) else None
+        # Its old secret too, while a rotation's overlap keeps it working.
+        live = row is not None and row.matches(value, timezone.now())
+        return _api_key(row, is_secret=True) if live else None
     if prefix == keys.TOKEN_SECRET_PREFIX:
         row = _token_by_secret(value)
         return _token(row, is_secret=True) if row is not None else None

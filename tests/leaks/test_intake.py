@@ -12,9 +12,11 @@ from django.db import connection
 
 from accessgov.audit.models import AuditEvent
 from accessgov.core import keys, mail
+from accessgov.policy.actions import roll_api_key
 from tests.api.conftest import API, ApiClient
 from tests.conftest import basic_auth, bearer_auth
 from tokens.models import ThirdPartyToken
+from tokens.rotation import roll_token_secret
 
 pytestmark = pytest.mark.django_db
 URL = "/security/leaks/v1/reports"
@@ -142,3 +144,27 @@ def test_a_token_secret_is_found_by_an_index_not_by_reading_every_token():
             cursor.execute("SET LOCAL enable_seqscan = off")  # a small test table would be read whole
         plan = query.explain()
     assert "token_digest" in plan, plan
+
+
+def test_an_old_token_secret_still_in_its_overlap_is_found_and_stops_both(client, api, token, admin_user):
+    _, new_secret = roll_token_secret(token=token, overlap="1d", by=admin_user, ip=None)
+    old, new = basic_auth(token.token_id, token.secret), basic_auth(token.token_id, new_secret)
+    assert api.get("Me", old).status_code == 200 and api.get("Me", new).status_code == 200
+    assert report(client, [token.secret]).status_code == 202
+    assert api.get("Me", old).status_code == 401 and api.get("Me", new).status_code == 401
+    assert AuditEvent.objects.get(action="credential.leaked").details["identifier"] == token.token_id
+
+
+def test_an_old_token_secret_past_its_overlap_is_not_a_live_secret(client, api, token, admin_user):
+    _, new_secret = roll_token_secret(token=token, overlap="none", by=admin_user, ip=None)
+    assert report(client, [token.secret]).status_code == 202
+    assert api.get("Me", basic_auth(token.token_id, new_secret)).status_code == 200
+    assert not AuditEvent.objects.filter(action="credential.leaked").exists()
+
+
+def test_an_old_api_key_secret_still_in_its_overlap_is_found(client, api, api_key, admin_user):
+    _, new_raw = roll_api_key(api_key=api_key, overlap="1d", by=admin_user, ip=None)
+    assert api.get("Me", bearer_auth(api_key.raw)).status_code == 200
+    assert report(client, [api_key.raw]).status_code == 202
+    assert api.get("Me", bearer_auth(api_key.raw)).status_code == 401
+    assert api.get("Me", bearer_auth(new_raw)).status_code == 401
