@@ -129,9 +129,7 @@ def list_tokens(request: HttpRequest) -> HttpResponse:
     page = Paginator(tokens, settings.ACCESSGOV_PAGE_SIZE).get_page(request.GET.get("page"))
     names = _organization_names(request, page.object_list)
     # The calls per day of every token on the page, in one query (never one per row).
-    calls = reading.sparklines(
-        CredentialType.TOKEN, [(token.pk, token.tenant_id) for token in page.object_list]
-    )
+    calls = reading.sparklines(CredentialType.TOKEN, [token.pk for token in page.object_list])
     context = {
         "tab": "tokens",
         # The fields show what the list is filtered by; a value not understood is ignored, not shown.

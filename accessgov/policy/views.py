@@ -43,7 +43,7 @@ def _manage_api_context(request: HttpRequest, **extra) -> dict:
     )
     page = api_keys.get_page(request.GET.get("page"))
     # The calls per day of every key on the page, in one query (never one per row).
-    calls = reading.sparklines(CredentialType.API_KEY, [(key.pk, key.tenant_id) for key in page.object_list])
+    calls = reading.sparklines(CredentialType.API_KEY, [key.pk for key in page.object_list])
     policy = PolicyVersion.objects.current()
     context = {
         "tab": "manage",

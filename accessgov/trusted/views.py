@@ -69,7 +69,7 @@ def list_applications(request: HttpRequest) -> HttpResponse:
     page = Paginator(authorizations, settings.ACCESSGOV_PAGE_SIZE).get_page(request.GET.get("page"))
     names = _organization_names(tenant, page.object_list)
     # The calls per day of every authorization on the page, in one query (never one per row).
-    calls = reading.sparklines(CredentialType.AUTHORIZATION, [(a.pk, a.tenant_id) for a in page.object_list])
+    calls = reading.sparklines(CredentialType.AUTHORIZATION, [a.pk for a in page.object_list])
     context = {
         "tab": "trusted",
         "api_enabled": access_on(tenant),

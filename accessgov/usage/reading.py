@@ -1,7 +1,7 @@
 """What the console and GET /api/v1/Usage show: calls per day, per endpoint and outcome, addresses."""
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Sum
@@ -53,7 +53,6 @@ class Report:
     days: list[Day]
     lines: list[Line]
     addresses: list[CredentialAddress]
-    outcomes: dict[str, int] = field(default_factory=dict)  # outcome label -> calls
 
     @property
     def total(self) -> int:
@@ -62,9 +61,6 @@ class Report:
     @property
     def last_endpoint(self) -> str:
         return self.addresses[0].last_endpoint if self.addresses else ""
-
-    def permissions_used(self) -> set[str]:
-        return {line.permission for line in self.lines if line.allowed}
 
 
 def today() -> date:
@@ -96,13 +92,11 @@ def report(
     ).values_list("day", "endpoint", "permission", "outcome", "calls")
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     lines: dict[tuple[str, str], list] = {}
-    outcomes: dict[str, int] = defaultdict(int)
     for day, endpoint, permission, outcome, calls in rows:
         per_day[day][_bucket(outcome)] += calls
         line = lines.setdefault((endpoint, outcome), [permission, 0, day])
         line[1] += calls
         line[2] = max(line[2], day)
-        outcomes[outcome_label(outcome)] += calls
     addresses = list(
         CredentialAddress.objects.filter(
             credential_type=credential_type, credential_id=credential_id
@@ -118,21 +112,18 @@ def report(
             key=lambda line: (-line.calls, line.endpoint, line.outcome),
         ),
         addresses=addresses,
-        outcomes=dict(sorted(outcomes.items(), key=lambda item: -item[1])),
     )
 
 
-def sparklines(
-    credential_type: str, subjects: list[tuple[int, int]], *, now: datetime | None = None
-) -> dict[int, list[int]]:
-    """Return the calls per day (oldest first, DAYS of them) of each (id, tenant) in SUBJECTS.
+def sparklines(credential_type: str, ids: list[int], *, now: datetime | None = None) -> dict[int, list[int]]:
+    """Return the calls per day (oldest first, DAYS of them) of each credential of IDS.
 
     For a list page, and read-only: one query, and one Redis round trip for the days Redis still
     holds (a day's number is the larger of Redis's and the last rollup's, as the rollup keeps it).
     """
     days = window((now or timezone.now()).astimezone(UTC).date())
     index = {day: n for n, day in enumerate(days)}
-    lines = {pk: [0] * DAYS for pk, _ in subjects}
+    lines = {pk: [0] * DAYS for pk in ids}
     live = rollup.live_totals([(credential_type, pk) for pk in lines], now=now)
     rows = (
         CredentialUsage.objects.filter(
